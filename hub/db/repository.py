@@ -1,0 +1,95 @@
+"""All SQL lives in repositories built on these two classes.
+
+``ScopedRepository.readable`` is the one place that narrows a statement to a principal's regions.
+Lists, single reads, look-ups by NIK or KK, counts, aggregates, DataLoaders, ``node`` and federation
+``_entities`` all start from it; ``tests/hub/test_scope_lint.py`` fails on any other filter on
+region columns. Out-of-scope rows are simply absent, so they read exactly like rows that do not exist.
+PostgreSQL row-level security applies the same rule again underneath (``hub/migrations/security.py``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, false, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.principal import Principal
+from hub.db.base import Base, RegionScoped
+from hub.errors import NotFound
+
+M = TypeVar("M", bound=Base)
+S = TypeVar("S", bound=Base)
+
+
+class RepositoryBase(Generic[M]):
+    model: type[M]
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get_one_or_none(self, statement: Select[M]) -> M | None:
+        result = await self.session.execute(statement)
+        return result.scalars().unique().one_or_none()
+
+    async def get_all(self, statement: Select[M]) -> Sequence[M]:
+        result = await self.session.execute(statement)
+        return result.scalars().unique().all()
+
+    async def count(self, statement: Select[Any]) -> int:
+        counted = select(func.count()).select_from(statement.order_by(None).subquery())
+        return int((await self.session.execute(counted)).scalar_one())
+
+    def add(self, obj: M) -> M:
+        self.session.add(obj)
+        return obj
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+
+def scope_clause(model: type[RegionScoped], principal: Principal) -> ColumnElement[bool] | None:
+    """The WHERE clause for a principal's regions; ``None`` for national scope."""
+    scope = principal.scope
+    if scope.is_national:
+        return None
+    columns = (model.province_code, model.regency_code, model.district_code, model.village_code)
+    parts = [column.in_(codes) for level, column in enumerate(columns, start=1)
+             if (codes := scope.at_level(level))]
+    if not parts:
+        return false()
+    return or_(*parts)
+
+
+class ScopedRepository(RepositoryBase[S]):
+    """A repository over a region-scoped table, bound to one principal."""
+
+    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+        super().__init__(session)
+        self.principal = principal
+
+    def readable(self, statement: Select[Any] | None = None, model: type[Any] | None = None) -> Select[Any]:
+        """``statement`` (default: select the model) narrowed to the rows this principal may read."""
+        target: type[RegionScoped] = model or self.model  # type: ignore[assignment]
+        stmt = statement if statement is not None else select(target)
+        clause = scope_clause(target, self.principal)
+        return stmt if clause is None else stmt.where(clause)
+
+    async def get(self, id_: uuid.UUID) -> S:
+        row = await self.get_one_or_none(self.readable().where(self.model.id == id_))  # type: ignore[attr-defined]
+        if row is None:
+            raise NotFound(f"{self.model.__name__} not found")
+        return row
+
+    async def get_many(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, S]:
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        rows = await self.get_all(self.readable().where(self.model.id.in_(wanted)))  # type: ignore[attr-defined]
+        return {row.id: row for row in rows}  # type: ignore[attr-defined]
+
+    def writable_region(self, village_code: str) -> bool:
+        """Writes go only where the principal may read: the region comes from the server's data."""
+        return self.principal.scope.contains(village_code)

@@ -1,0 +1,41 @@
+from hub.identity.kk import (
+    FLAG_FUTURE_ISSUE_DATE,
+    ParsedKk,
+    build_kk,
+    is_valid_kk,
+    mask_kk,
+    parse_kk,
+)
+from hub.identity.nik import (
+    FLAG_FUTURE_BIRTH_DATE,
+    FLAG_IMPOSSIBLE_DATE,
+    FLAG_UNKNOWN_REGION,
+    FLAG_ZERO_SERIAL,
+    InvalidIdentifier,
+    ParsedNik,
+    build_nik,
+    is_valid_nik,
+    mask_nik,
+    normalize_digits,
+    parse_nik,
+)
+
+__all__ = [
+    "FLAG_FUTURE_BIRTH_DATE",
+    "FLAG_FUTURE_ISSUE_DATE",
+    "FLAG_IMPOSSIBLE_DATE",
+    "FLAG_UNKNOWN_REGION",
+    "FLAG_ZERO_SERIAL",
+    "InvalidIdentifier",
+    "ParsedKk",
+    "ParsedNik",
+    "build_kk",
+    "build_nik",
+    "is_valid_kk",
+    "is_valid_nik",
+    "mask_kk",
+    "mask_nik",
+    "normalize_digits",
+    "parse_kk",
+    "parse_nik",
+]

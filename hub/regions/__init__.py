@@ -1,0 +1,1 @@
+"""Kemendagri administrative regions (province, regency/city, district, village) and their loader."""

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import strawberry
+from sqlalchemy import select
+
+from hub.models import Region as RegionModel
+from schema.context import Info
+
+
+@strawberry.type(description="A Kemendagri administrative region: province, regency/city, district or village.")
+class Region:
+    code: str = strawberry.field(description="Dotted Kemendagri code, e.g. `33.14.01.2001` for a village.")
+    name: str = strawberry.field(description="Official name as published by Kemendagri.")
+    level: int = strawberry.field(description="1 province, 2 regency/city, 3 district (kecamatan), 4 village.")
+    parent_code: str | None = strawberry.field(description="Code of the region one level up; null for provinces.")
+
+    @classmethod
+    def from_model(cls, row: RegionModel) -> Region:
+        return cls(code=row.code, name=row.name, level=row.level, parent_code=row.parent_code)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="One region by its dotted code, or null when there is no such region.")
+    async def region(self, info: Info, code: str) -> Region | None:
+        async with info.context.sessionmaker() as session:
+            row = await session.get(RegionModel, code)
+        return Region.from_model(row) if row else None
+
+    @strawberry.field(description="The regions directly below `parentCode` (provinces when omitted).")
+    async def regions(self, info: Info, parent_code: str | None = None) -> list[Region]:
+        stmt = select(RegionModel).order_by(RegionModel.code)
+        stmt = stmt.where(RegionModel.parent_code == parent_code) if parent_code else stmt.where(
+            RegionModel.level == 1)
+        async with info.context.sessionmaker() as session:
+            rows = (await session.execute(stmt)).scalars().all()
+        return [Region.from_model(r) for r in rows]
