@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
+from auth.principal import Principal
 from hub.config import Settings
 from hub.db.engine import make_engine, make_sessionmaker, resolve_urls
 from hub.db.migrate import head_revision
@@ -33,27 +34,40 @@ class HubState:
     sessionmaker: async_sessionmaker[AsyncSession]
 
 
+Authenticate = Callable[[Request], Awaitable[Principal | None]]
+
+
+async def anonymous(request: Request) -> Principal | None:
+    return None
+
+
 class HubGraphQL(GraphQL[Context, None]):
-    def __init__(self, schema: strawberry.Schema, settings: Settings) -> None:
+    def __init__(self, schema: strawberry.Schema, settings: Settings, authenticate: Authenticate) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.is_dev else None,
             allow_queries_via_get=True,
         )
         self.settings = settings
+        self.authenticate = authenticate
 
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
         state: HubState = request.app.state.hub
+        principal = await self.authenticate(request)
         return Context(request=request, response=response, settings=state.settings,
-                       sessionmaker=state.sessionmaker, principal=None)
+                       sessionmaker=state.sessionmaker, principal=principal)
 
 
 def create_app(
-    settings: Settings | None = None, *, bind: AsyncEngine | AsyncConnection | None = None
+    settings: Settings | None = None,
+    *,
+    bind: AsyncEngine | AsyncConnection | None = None,
+    authenticate: Authenticate = anonymous,
 ) -> Starlette:
     """Build the ASGI app.
 
     ``bind`` lets tests hand in an engine, or a connection inside a transaction they roll back.
+    ``authenticate`` turns a request into a principal (tests may pass their own).
     """
     settings = settings or Settings()
 
@@ -87,7 +101,7 @@ def create_app(
                                 status_code=503)
         return JSONResponse({"status": "ready", "revision": current})
 
-    graphql = HubGraphQL(build_schema(), settings)
+    graphql = HubGraphQL(build_schema(), settings, authenticate)
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
