@@ -105,5 +105,6 @@ def to_async_url(url: str) -> str:
 
 
 def app_url_from_owner(owner_url: str, password: str | None) -> str:
-    parsed = make_url(to_async_url(owner_url)).set(username=APP_DB_ROLE, password=password)
+    # URL.set() ignores None, which would leak the owner's password into the app role's URL.
+    parsed = make_url(to_async_url(owner_url))._replace(username=APP_DB_ROLE, password=password)
     return parsed.render_as_string(hide_password=False)

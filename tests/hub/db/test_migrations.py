@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from hub.db.embedded import ensure_database
+from hub.db.migrate import downgrade, head_revision, upgrade
+
+TABLES = text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+POLICIES = text("SELECT count(*) FROM pg_policies WHERE schemaname = 'public'")
+
+
+async def test_upgrade_downgrade_upgrade_on_an_empty_database(database_urls: dict[str, str]) -> None:
+    name = f"slrt_migr_{secrets.token_hex(3)}"
+    url = await ensure_database(database_urls["server"], name)
+    engine = create_async_engine(url)
+    try:
+        await asyncio.to_thread(upgrade, url)
+        async with engine.connect() as conn:
+            assert await conn.scalar(text("SELECT version_num FROM alembic_version")) == head_revision()
+            assert await conn.scalar(TABLES) >= 15
+            assert await conn.scalar(POLICIES) >= 11
+
+        await asyncio.to_thread(downgrade, url, "base")
+        async with engine.connect() as conn:
+            assert await conn.scalar(TABLES) == 0
+            assert await conn.scalar(POLICIES) == 0
+
+        await asyncio.to_thread(upgrade, url)
+        async with engine.connect() as conn:
+            assert await conn.scalar(text("SELECT version_num FROM alembic_version")) == head_revision()
+    finally:
+        await engine.dispose()
+        admin = create_async_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
