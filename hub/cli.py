@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from hub.cli_schema import schema_app
 from hub.config import Settings
 from hub.db.engine import DatabaseUrls, resolve_urls
 from hub.db.migrate import upgrade
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 regions_app = typer.Typer(help="Kemendagri region reference data.", no_args_is_help=True)
 app.add_typer(regions_app, name="regions")
+app.add_typer(schema_app, name="schema")
 console = Console(stderr=True)
 
 

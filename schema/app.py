@@ -25,7 +25,9 @@ from schema.query import Query
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(query=Query)
+    # A Federation 2 subgraph: the same schema serves clients directly and a gateway's supergraph.
+    # 2.7, not strawberry's newest default: the version every current composer and gateway accepts.
+    return strawberry.federation.Schema(query=Query, federation_version="2.7")
 
 
 @dataclass
