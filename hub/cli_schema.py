@@ -1,5 +1,5 @@
-"""``slrt-hub schema``: print the GraphQL schema. Kept apart from hub/cli.py so other schema
-commands (an export to the committed file, a diff) can join this group without touching it."""
+"""``slrt-hub schema``: the GraphQL schema. Kept apart from hub/cli.py so other schema commands
+(an export to the committed file, a diff) can join this group without touching it."""
 
 from __future__ import annotations
 
@@ -14,18 +14,15 @@ schema_app = typer.Typer(help="The hub's GraphQL schema.")
 def schema(
     ctx: typer.Context,
     federation: Annotated[bool, typer.Option(
-        "--federation", help="Print the Federation 2 subgraph SDL (@link, @key), as a gateway sees it.")] = False,
+        "--federation", help="Print the Federation 2 subgraph SDL (@link, @key), as a gateway reads it.")] = False,
 ) -> None:
-    """Print the schema SDL: the client-facing schema, or with --federation the subgraph SDL."""
+    """Print the schema: ``slrt-hub schema --federation`` prints the subgraph SDL."""
     if ctx.invoked_subcommand is not None:
         return
+    if not federation:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
     from schema.app import build_schema  # the CLI is the one place hub/ reaches into the transport layer
 
-    built = build_schema()
-    if federation:
-        result = built.execute_sync("{ _service { sdl } }")
-        if result.errors or result.data is None:
-            raise typer.Exit(1)
-        typer.echo(result.data["_service"]["sdl"])
-    else:
-        typer.echo(built.as_str())
+    # The same text ``{ _service { sdl } }`` returns, without executing an operation.
+    typer.echo(build_schema().as_str())

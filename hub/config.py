@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     page_max: int = 100
     host: str = "127.0.0.1"
     port: int = 8000
+    log_level: str = Field(default="INFO", description="Root log level; logs are JSON lines on stderr.")
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token that /metrics requires. Unset: /metrics is open in dev/test and absent in prod.",
+    )
 
     @model_validator(mode="before")
     @classmethod
