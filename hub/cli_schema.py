@@ -1,5 +1,8 @@
-"""``slrt-hub schema``: the GraphQL schema. Kept apart from hub/cli.py so other schema commands
-(an export to the committed file, a diff) can join this group without touching it."""
+"""``slrt-hub schema --federation``: print the Federation 2 subgraph SDL, as a gateway reads it.
+
+An option on the ``schema`` command group (which also holds ``schema export``), registered in
+hub/cli.py with ``schema_app.callback(invoke_without_command=True)(schema_group)``.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +10,13 @@ from typing import Annotated
 
 import typer
 
-schema_app = typer.Typer(help="The hub's GraphQL schema.")
 
-
-@schema_app.callback(invoke_without_command=True)
-def schema(
+def schema_group(
     ctx: typer.Context,
     federation: Annotated[bool, typer.Option(
         "--federation", help="Print the Federation 2 subgraph SDL (@link, @key), as a gateway reads it.")] = False,
 ) -> None:
-    """Print the schema: ``slrt-hub schema --federation`` prints the subgraph SDL."""
+    """The GraphQL schema: ``--federation`` prints the subgraph SDL."""
     if ctx.invoked_subcommand is not None:
         return
     if not federation:
