@@ -3,7 +3,7 @@
 //   SUPERGRAPH=supergraph.graphql HOST=127.0.0.1 PORT=4000 node gateway.mjs
 //
 // PORT=0 picks a free port. When listening, prints one JSON line {"event":"gateway.listening","url":...}
-// on stdout. The caller's Authorization and X-Request-ID headers are forwarded to every subgraph:
+// on stdout. The caller's Authorization, X-Request-ID and trace context headers go to every subgraph:
 // the hub authenticates and scopes each subgraph request itself; the gateway holds no credentials.
 // Health: GET /healthcheck (process up) and /readiness (supergraph loaded).
 import { readFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
 import { parse } from 'graphql';
 
-const FORWARDED = ['authorization', 'x-request-id'];
+const FORWARDED = ['authorization', 'x-request-id', 'traceparent', 'tracestate'];
 const supergraphPath = process.env.SUPERGRAPH ?? new URL('supergraph.graphql', import.meta.url).pathname;
 const host = process.env.HOST ?? '127.0.0.1';
 const port = Number(process.env.PORT ?? 4000);

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
         default=None,
         description="Bearer token that /metrics requires. Unset: /metrics is open in dev/test and absent in prod.",
     )
+    otel_enabled: bool = Field(
+        default=False,
+        description="Trace each GraphQL operation with OpenTelemetry (needs the `otel` extra); exporter "
+        "settings come from the standard OTEL_EXPORTER_OTLP_* variables.",
+    )
 
     @model_validator(mode="before")
     @classmethod

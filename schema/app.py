@@ -25,12 +25,14 @@ from hub.logs import configure_logging
 from schema.context import Context
 from schema.observability import HubSchema, OperationObserver, RequestIdMiddleware, metrics_endpoint
 from schema.query import Query
+from schema.tracing import configure_tracing, tracing_extensions
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     # A Federation 2 subgraph: the same schema serves clients directly and a gateway's supergraph.
     # 2.7, not strawberry's newest default: the version every current composer and gateway accepts.
-    return HubSchema(query=Query, federation_version="2.7", extensions=[OperationObserver])
+    return HubSchema(query=Query, federation_version="2.7",
+                     extensions=[OperationObserver, *tracing_extensions(settings)])
 
 
 @dataclass
@@ -81,6 +83,7 @@ def create_app(
         if settings.profile is not Profile.test:
             # Here, not at import: after uvicorn has installed its handlers, so JSON replaces them.
             configure_logging(settings.log_level)
+        configure_tracing(settings)
         engine: AsyncEngine | None = None
         if bind is None:
             urls = await resolve_urls(settings)
@@ -110,7 +113,7 @@ def create_app(
                                 status_code=503)
         return JSONResponse({"status": "ready", "revision": current})
 
-    graphql = HubGraphQL(build_schema(), settings, authenticate)
+    graphql = HubGraphQL(build_schema(settings), settings, authenticate)
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
