@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 
 from auth.principal import Principal, RegionScope, Role
-from hub.config import Settings
+from hub.config import Profile, Settings
 from schema.app import create_app
 from tests.federation.conftest import FEDERATION, compose
 
@@ -77,8 +77,12 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-@pytest.fixture
-async def hub_url(settings: Settings, app_engine: AsyncEngine) -> AsyncIterator[tuple[str, SeenByHub]]:
+# Module scope: one hub, ministry and gateway serve every test here (the tests reset `seen`).
+@pytest.fixture(scope="module")
+async def hub_url(tmp_path_factory: pytest.TempPathFactory,
+                  app_engine: AsyncEngine) -> AsyncIterator[tuple[str, SeenByHub]]:
+    settings = Settings(profile=Profile.test, data_dir=tmp_path_factory.mktemp("hub"),
+                        database_url="postgresql://unused/unused")
     seen = SeenByHub()
 
     async def authenticate(request: Request) -> Principal | None:
@@ -100,7 +104,7 @@ async def hub_url(settings: Settings, app_engine: AsyncEngine) -> AsyncIterator[
         sock.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def ministry_url() -> AsyncIterator[str]:
     port = free_port()
     process = start([sys.executable, "-m", "mocks.ministry", "--port", str(port)], ROOT)
@@ -111,10 +115,10 @@ async def ministry_url() -> AsyncIterator[str]:
         stop(process)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def gateway_url(node: str, hub_url: tuple[str, SeenByHub], ministry_url: str,
-                      tmp_path: Path) -> AsyncIterator[str]:
-    supergraph = tmp_path / "supergraph.graphql"
+                      tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    supergraph = tmp_path_factory.mktemp("gateway") / "supergraph.graphql"
     composed = compose(node, "--url", f"hub={hub_url[0]}", "--url", f"ministry={ministry_url}",
                        "--out", str(supergraph))
     assert composed.returncode == 0, composed.stderr
@@ -144,6 +148,8 @@ async def test_query_spans_both_subgraphs_and_forwards_authorization(
     gateway_url: str, hub_url: tuple[str, SeenByHub]
 ) -> None:
     _, seen = hub_url
+    seen.authorizations.clear()
+    seen.request_ids.clear()
 
     # Starts in the ministry, which knows only region codes; names come from the hub via _entities.
     from_ministry = await query(
@@ -172,6 +178,7 @@ async def test_caller_without_credentials_reaches_the_hub_without_any(
     gateway_url: str, hub_url: tuple[str, SeenByHub]
 ) -> None:
     _, seen = hub_url
+    seen.authorizations.clear()
     result = await query(gateway_url, '{ region(code: "33") { name } }')
     assert result == {"data": {"region": {"name": "Jawa Tengah"}}}
     # The gateway adds no credentials of its own: what the caller sent (nothing) is what the hub sees.
