@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from hub.cli_schema import schema_group
 from hub.config import Settings
 from hub.db.engine import DatabaseUrls, resolve_urls
 from hub.db.migrate import upgrade
@@ -23,6 +24,9 @@ app = typer.Typer(
 )
 regions_app = typer.Typer(help="Kemendagri region reference data.", no_args_is_help=True)
 app.add_typer(regions_app, name="regions")
+schema_app = typer.Typer(help="The GraphQL schema artifact (schema/schema.graphql).", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
+schema_app.callback(invoke_without_command=True)(schema_group)
 console = Console(stderr=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -32,7 +33,10 @@ def _default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SLRT_", env_file=".env", extra="ignore")
+    # SLRT_SECRETS_DIR: a directory of files named like the variables (``slrt_token_secret``), as
+    # Docker and Kubernetes mount secrets; a variable in the environment still wins.
+    model_config = SettingsConfigDict(env_prefix="SLRT_", env_file=".env", extra="ignore",
+                                      secrets_dir=os.environ.get("SLRT_SECRETS_DIR") or None)
 
     profile: Profile = Profile.dev
     database_url: str | None = Field(
@@ -62,6 +66,16 @@ class Settings(BaseSettings):
     page_max: int = 100
     host: str = "127.0.0.1"
     port: int = 8000
+    log_level: str = Field(default="INFO", description="Root log level; logs are JSON lines on stderr.")
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token that /metrics requires. Unset: /metrics is open in dev/test and absent in prod.",
+    )
+    otel_enabled: bool = Field(
+        default=False,
+        description="Trace each GraphQL operation with OpenTelemetry (needs the `otel` extra); exporter "
+        "settings come from the standard OTEL_EXPORTER_OTLP_* variables.",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -11,21 +11,28 @@ import strawberry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
 from auth.principal import Principal
-from hub.config import Settings
+from hub.config import Profile, Settings
 from hub.db.engine import make_engine, make_sessionmaker, resolve_urls
 from hub.db.migrate import head_revision
+from hub.logs import configure_logging
 from schema.context import Context
+from schema.observability import HubSchema, OperationObserver, RequestIdMiddleware, metrics_endpoint
 from schema.query import Query
+from schema.tracing import configure_tracing, tracing_extensions
 
 
-def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(query=Query)
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    # A Federation 2 subgraph: the same schema serves clients directly and a gateway's supergraph.
+    # 2.7, not strawberry's newest default: the version every current composer and gateway accepts.
+    return HubSchema(query=Query, federation_version="2.7",
+                     extensions=[OperationObserver, *tracing_extensions(settings)])
 
 
 @dataclass
@@ -73,12 +80,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.profile is not Profile.test:
+            # Here, not at import: after uvicorn has installed its handlers, so JSON replaces them.
+            configure_logging(settings.log_level)
+        configure_tracing(settings)
         engine: AsyncEngine | None = None
         if bind is None:
             urls = await resolve_urls(settings)
             engine = make_engine(urls.app, pool_size=settings.db_pool_size,
                                  max_overflow=settings.db_max_overflow)
         app.state.hub = HubState(settings, make_sessionmaker(bind or engine))  # type: ignore[arg-type]
+        app.state.engine = engine or (bind if isinstance(bind, AsyncEngine) else None)
         try:
             yield
         finally:
@@ -101,10 +113,11 @@ def create_app(
                                 status_code=503)
         return JSONResponse({"status": "ready", "revision": current})
 
-    graphql = HubGraphQL(build_schema(), settings, authenticate)
+    graphql = HubGraphQL(build_schema(settings), settings, authenticate)
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/metrics", metrics_endpoint(settings)),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])

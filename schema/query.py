@@ -1,13 +1,25 @@
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import strawberry
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.models import Region as RegionModel
+from hub.regions.repository import RegionRepository
 from schema.context import Info
+from schema.federation import resolve_public_entity
 
 
-@strawberry.type(description="A Kemendagri administrative region: province, regency/city, district or village.")
+async def _regions_by_code(session: AsyncSession, codes: Sequence[str]) -> Mapping[str, RegionModel]:
+    return await RegionRepository(session).get_many_by_code(codes)
+
+
+@strawberry.federation.type(
+    keys=["code"],
+    description="A Kemendagri administrative region: province, regency/city, district or village.",
+)
 class Region:
     code: str = strawberry.field(description="Dotted Kemendagri code, e.g. `33.14.01.2001` for a village.")
     name: str = strawberry.field(description="Official name as published by Kemendagri.")
@@ -17,6 +29,11 @@ class Region:
     @classmethod
     def from_model(cls, row: RegionModel) -> Region:
         return cls(code=row.code, name=row.name, level=row.level, parent_code=row.parent_code)
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, code: str) -> Region | None:
+        row = await resolve_public_entity(info, "Region", code, _regions_by_code)
+        return cls.from_model(row) if row else None
 
 
 @strawberry.type
