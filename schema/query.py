@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from hub.models import Region as RegionModel
 from schema.context import Info
+from schema.read import ReadQuery
 
 
 @strawberry.type(description="A Kemendagri administrative region: province, regency/city, district or village.")
@@ -20,7 +21,7 @@ class Region:
 
 
 @strawberry.type
-class Query:
+class Query(ReadQuery):
     @strawberry.field(description="One region by its dotted code, or null when there is no such region.")
     async def region(self, info: Info, code: str) -> Region | None:
         async with info.context.sessionmaker() as session:
