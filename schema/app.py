@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 import strawberry
+from graphql import GraphQLError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
@@ -26,6 +27,7 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.types import ExecutionContext
 
 from auth.principal import Principal
 from hub.config import Settings
@@ -39,7 +41,14 @@ from schema.query import Query
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The one place the schema is built (the federation switch happens here too)."""
     settings = settings or Settings()
-    return strawberry.Schema(query=Query, extensions=schema_extensions(settings))
+    return HubSchema(query=Query, extensions=schema_extensions(settings))
+
+
+class HubSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        # Expected errors are answers, not incidents; unexpected ones are logged once, with their
+        # error id, by schema.protocol.HubErrors.
+        return None
 
 
 def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension] | type[SchemaExtension]]:
