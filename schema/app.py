@@ -27,14 +27,16 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
-from strawberry.types import ExecutionContext
+from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.execution import PreExecutionError
 
 from auth.principal import Principal
 from hub.config import Settings
 from hub.db.engine import make_engine, make_sessionmaker, resolve_urls
 from hub.db.migrate import head_revision
 from schema.context import Context
-from schema.protocol import BodyLimit, HubErrors, RootFieldLimiter
+from schema.protocol import BodyLimit, HubErrors, RootFieldLimiter, format_error
 from schema.query import Query
 
 
@@ -129,6 +131,16 @@ class HubGraphQL(GraphQL[Context, None]):
         # With the GraphQL response media type, a request that never executed is a client error.
         if media_type == GRAPHQL_RESPONSE and isinstance(response_data, dict) and "data" not in response_data:
             response.status_code = 400
+        return response
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        # Errors raised while parsing (e.g. the token limit) skip the schema extension: format them here.
+        if result.errors:
+            result.errors = [format_error(e) for e in result.errors]
+        response = process_result(result)
+        if isinstance(result, PreExecutionError):
+            # Nothing was executed, so there is no `data` entry at all (GraphQL over HTTP).
+            response.pop("data", None)
         return response
 
     def encode_json(self, data: object) -> bytes:
