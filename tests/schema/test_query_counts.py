@@ -105,3 +105,22 @@ async def test_programme_statements_do_not_grow_with_page_size(
                                   id=to_global_id("Programme", programme.id), first=first)
         counts.append(len(statements))
     assert counts == [PROGRAMME_STATEMENTS, PROGRAMME_STATEMENTS]
+
+
+CATALOGUE = """{ programmes(first: 10) { nodes { code enrolments(first: 3) { totalCount
+    pageInfo { hasNextPage } nodes { household { registryId } } } } } }"""
+
+# SAVEPOINT, set the scope, programmes, one windowed page of enrolments for all programmes,
+# the grouped count, households, rollback.
+CATALOGUE_STATEMENTS = 7
+
+
+async def test_nested_enrolment_pages_are_one_statement_for_all_programmes(
+        settings: Settings, connection: AsyncConnection, app_engine: AsyncEngine, programme: Programme) -> None:
+    body, statements = await run(settings, connection, app_engine, CATALOGUE)
+    programmes = body["data"]["programmes"]["nodes"]
+    assert [p["code"] for p in programmes] == ["PIP", "PKH"]
+    assert [p["enrolments"]["totalCount"] for p in programmes] == [200, 100]
+    assert [len(p["enrolments"]["nodes"]) for p in programmes] == [3, 3]
+    assert all(p["enrolments"]["pageInfo"]["hasNextPage"] for p in programmes)
+    assert len(statements) == CATALOGUE_STATEMENTS, statements
