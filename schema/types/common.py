@@ -24,6 +24,21 @@ class Node:
         description="Opaque global ID, stable across requests. Treat it as a string; do not parse it.")
 
 
+N = TypeVar("N")
+
+
+def build(cls: type[N], values: dict[str, Any]) -> N:
+    """An instance of strawberry type ``cls`` from its field values, without the generated ``__init__``.
+
+    ``from_model`` of the types that appear hundreds of times per response use this, reading the ORM
+    row's ``__dict__`` (all columns are loaded) instead of its instrumented attributes: it is about a
+    third of the cost per object. ``values`` must name every field of ``cls``.
+    """
+    instance = object.__new__(cls)
+    instance.__dict__ = values
+    return instance
+
+
 def encode_cursor(position: int) -> str:
     return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{position}".encode()).decode().rstrip("=")
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import cast
+from typing import TypeVar, cast
 
 import strawberry
 
 from hub import models
 from hub.household.schemas import HouseholdOrder
+
+E = TypeVar("E", bound=Enum)
 
 
 def value_of(member: Enum) -> str:
@@ -76,6 +78,10 @@ class EnrolmentStatus(Enum):
     ENDED = strawberry.enum_value(models.EnrolmentStatus.ended.value, description="No longer enrolled.")
     REJECTED = strawberry.enum_value(models.EnrolmentStatus.rejected.value,
                                      description="The programme refused the enrolment.")
+
+
+def by_value(enum: type[E]) -> dict[str, E]:
+    return {value_of(member): member for member in enum}
 
 
 @strawberry.enum(description="Orderings for household lists. Ties are broken by ID, so pages never overlap.")

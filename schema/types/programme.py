@@ -12,9 +12,11 @@ from hub.paging import to_page
 from schema import loaders
 from schema.context import Info
 from schema.ids import to_global_id
-from schema.types.common import Connection, Node, connection, page_args
-from schema.types.enums import EnrolmentStatus, ProgrammeLevel, TargetUnit, value_of
+from schema.types.common import Connection, Node, build, connection, page_args
+from schema.types.enums import EnrolmentStatus, ProgrammeLevel, TargetUnit, by_value, value_of
 from schema.types.registry import Family, Household, Person
+
+_ENROLMENT_STATUS = by_value(EnrolmentStatus)
 
 
 @strawberry.type(description="A non-government partner that runs programmes, such as a Baznas (zakat) unit.")
@@ -92,11 +94,13 @@ class Enrolment(Node):
 
     @classmethod
     def from_model(cls, row: models.Enrolment) -> Enrolment:
-        return cls(id=to_global_id("Enrolment", row.id), pk=row.id, programme_pk=row.programme_id,
-                   household_pk=row.household_id, person_pk=row.person_id, family_pk=row.family_id,
-                   status=EnrolmentStatus(row.status), period_start=row.period_start, period_end=row.period_end,
-                   source_system=row.source_system, source_record_id=row.source_record_id,
-                   updated_at=row.updated_at)
+        d = row.__dict__
+        return build(cls, {
+            "id": to_global_id("Enrolment", d["id"]), "pk": d["id"], "programme_pk": d["programme_id"],
+            "household_pk": d["household_id"], "person_pk": d["person_id"], "family_pk": d["family_id"],
+            "status": _ENROLMENT_STATUS[d["status"]], "period_start": d["period_start"],
+            "period_end": d["period_end"], "source_system": d["source_system"],
+            "source_record_id": d["source_record_id"], "updated_at": d["updated_at"]})
 
     @strawberry.field(description="The programme.")
     async def programme(self, info: Info) -> Programme:

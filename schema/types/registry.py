@@ -12,11 +12,16 @@ from hub import models
 from schema import loaders
 from schema.context import Info
 from schema.ids import to_global_id
-from schema.types.common import Node
-from schema.types.enums import EnrolmentStatus, LifeStatus, RecordStatus, Relationship, Sex, value_of
+from schema.types.common import Node, build
+from schema.types.enums import EnrolmentStatus, LifeStatus, RecordStatus, Relationship, Sex, by_value, value_of
 
 if TYPE_CHECKING:
     from schema.types.programme import Enrolment
+
+_RECORD_STATUS = by_value(RecordStatus)
+_SEX = by_value(Sex)
+_RELATIONSHIP = by_value(Relationship)
+_LIFE_STATUS = by_value(LifeStatus)
 
 EnrolmentRef = Annotated["Enrolment", strawberry.lazy("schema.types.programme")]
 
@@ -51,11 +56,13 @@ class Household(Node):
 
     @classmethod
     def from_model(cls, row: models.Household) -> Household:
-        return cls(id=to_global_id("Household", row.id), pk=row.id, registry_id=row.registry_id,
-                   address=row.address, decile=row.decile, status=RecordStatus(row.status),
-                   province_code=row.province_code, regency_code=row.regency_code,
-                   district_code=row.district_code, village_code=row.village_code,
-                   source_system=row.source_system, created_at=row.created_at, updated_at=row.updated_at)
+        d = row.__dict__
+        return build(cls, {
+            "id": to_global_id("Household", d["id"]), "pk": d["id"], "registry_id": d["registry_id"],
+            "address": d["address"], "decile": d["decile"], "status": _RECORD_STATUS[d["status"]],
+            "province_code": d["province_code"], "regency_code": d["regency_code"],
+            "district_code": d["district_code"], "village_code": d["village_code"],
+            "source_system": d["source_system"], "created_at": d["created_at"], "updated_at": d["updated_at"]})
 
     @strawberry.field(description="The people living in the household, head first.")
     async def members(self, info: Info) -> list[Person]:
@@ -125,14 +132,16 @@ class Person(Node):
 
     @classmethod
     def from_model(cls, row: models.Person) -> Person:
-        return cls(id=to_global_id("Person", row.id), pk=row.id, household_pk=row.household_id,
-                   family_pk=row.family_id, nik=row.nik, nik_valid=row.nik_valid,
-                   nik_flags=list(row.nik_flags or ()), name=row.name,
-                   sex=Sex(row.sex) if row.sex else None, birth_date=row.birth_date, birth_place=row.birth_place,
-                   relationship_to_head=Relationship(row.relationship_to_head),
-                   has_disability=row.has_disability, disabilities=list(row.disabilities or ()),
-                   life_status=LifeStatus(row.life_status), status=RecordStatus(row.status),
-                   village_code=row.village_code, updated_at=row.updated_at)
+        d = row.__dict__
+        return build(cls, {
+            "id": to_global_id("Person", d["id"]), "pk": d["id"], "household_pk": d["household_id"],
+            "family_pk": d["family_id"], "nik": d["nik"], "nik_valid": d["nik_valid"],
+            "nik_flags": d["nik_flags"] or [], "name": d["name"], "sex": _SEX.get(d["sex"]),
+            "birth_date": d["birth_date"], "birth_place": d["birth_place"],
+            "relationship_to_head": _RELATIONSHIP[d["relationship_to_head"]],
+            "has_disability": d["has_disability"], "disabilities": d["disabilities"] or [],
+            "life_status": _LIFE_STATUS[d["life_status"]], "status": _RECORD_STATUS[d["status"]],
+            "village_code": d["village_code"], "updated_at": d["updated_at"]})
 
     @strawberry.field(description="The household the person lives in.")
     async def household(self, info: Info) -> Household | None:
