@@ -41,11 +41,10 @@ class Context:
         """The request's read session, held exclusively for the ``async with`` block."""
         async with self._session_lock:
             if self._session is None:
-                session = self.sessionmaker()
-                await session.begin()
+                self._session = self.sessionmaker()
+                await self._session.begin()
                 if self.principal is not None:
-                    await set_scope(session, self.principal)
-                self._session = session
+                    await set_scope(self._session, self.principal)
             yield self._session
 
     async def close(self) -> None:
