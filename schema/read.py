@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
@@ -21,7 +22,7 @@ from schema import loaders
 from schema.context import Info
 from schema.ids import from_global_id
 from schema.node import resolve_node
-from schema.types.common import Connection, Node, connection, page_args
+from schema.types.common import After, Connection, First, Node, connection, page_args
 from schema.types.enums import EnrolmentStatus, HouseholdOrderBy, ProgrammeLevel, value_of
 from schema.types.programme import Partner, Programme
 from schema.types.registry import Family, Household, Person
@@ -66,9 +67,11 @@ class ReadQuery:
 
     @strawberry.field(description="Households in your regions, filtered and ordered, a page at a time "
                                   "(`first` at most 100).")
-    async def households(self, info: Info, first: int | None = None, after: str | None = None,
-                         filter: HouseholdFilterInput | None = None,
-                         order_by: HouseholdOrderBy = HouseholdOrderBy.UPDATED_AT_DESC) -> Connection[Household]:
+    async def households(self, info: Info, first: First = None, after: After = None,
+                         filter: Annotated[HouseholdFilterInput | None, strawberry.argument(
+                             description="Conditions the households must all meet.")] = None,
+                         order_by: Annotated[HouseholdOrderBy, strawberry.argument(
+                             description="Sort order.")] = HouseholdOrderBy.UPDATED_AT_DESC) -> Connection[Household]:
         principal = info.context.require_principal()
         page = page_args(info, first, after)
         wanted = (filter or HouseholdFilterInput()).to_filter()
@@ -86,7 +89,8 @@ class ReadQuery:
     @strawberry.field(description="The person with this NIK (16 digits). Null when unknown or outside your "
                                   "regions. A malformed NIK is an error with code INVALID_NIK. When a NIK is "
                                   "shared by several records (see `nikFlags`), the active, valid one is returned.")
-    async def person_by_nik(self, info: Info, nik: str) -> Person | None:
+    async def person_by_nik(self, info: Info, nik: Annotated[str, strawberry.argument(
+            description="16-digit NIK; surrounding spaces are ignored.")]) -> Person | None:
         principal = info.context.require_principal()
         async with info.context.read_session() as session:
             row = await person_service.find_by_nik(PersonRepository(session, principal), nik)
@@ -94,7 +98,8 @@ class ReadQuery:
 
     @strawberry.field(description="The family card with this KK number (16 digits). Null when unknown or outside "
                                   "your regions; a malformed number is an error with code INVALID_KK.")
-    async def family_by_kk(self, info: Info, kk: str) -> Family | None:
+    async def family_by_kk(self, info: Info, kk: Annotated[str, strawberry.argument(
+            description="16-digit family card (KK) number.")]) -> Family | None:
         principal = info.context.require_principal()
         async with info.context.read_session() as session:
             row = await family_service.find_by_kk(FamilyRepository(session, principal), kk)
@@ -112,8 +117,9 @@ class ReadQuery:
         return Programme.from_model(row) if row else None
 
     @strawberry.field(description="The programme catalogue, by code, a page at a time (`first` at most 100).")
-    async def programmes(self, info: Info, first: int | None = None, after: str | None = None,
-                         level: ProgrammeLevel | None = None) -> Connection[Programme]:
+    async def programmes(self, info: Info, first: First = None, after: After = None,
+                         level: Annotated[ProgrammeLevel | None, strawberry.argument(
+                             description="Only programmes run at this level.")] = None) -> Connection[Programme]:
         page = page_args(info, first, after)
         hub_level = models.ProgrammeLevel(value_of(level)) if level else None
         async with info.context.read_session() as session:
@@ -127,8 +133,7 @@ class ReadQuery:
         return connection([Programme.from_model(r) for r in found.items], found, count)
 
     @strawberry.field(description="Non-government partners, by code, a page at a time (`first` at most 100).")
-    async def partners(self, info: Info, first: int | None = None,
-                       after: str | None = None) -> Connection[Partner]:
+    async def partners(self, info: Info, first: First = None, after: After = None) -> Connection[Partner]:
         page = page_args(info, first, after)
         async with info.context.read_session() as session:
             found = to_page(await PartnerRepository(session).page(page), page)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
@@ -54,6 +54,12 @@ def decode_cursor(cursor: str | None) -> int:
     except (ValueError, binascii.Error, UnicodeError):
         pass
     raise Invalid("not a valid cursor: pass an `endCursor` or edge `cursor` this API returned", field="after")
+
+
+First = Annotated[int | None, strawberry.argument(
+    description="How many items to return: 20 when omitted, at most 100 (more is a PAGE_TOO_LARGE error).")]
+After = Annotated[str | None, strawberry.argument(
+    description="Continue after this cursor (`pageInfo.endCursor` of the previous page).")]
 
 
 def page_args(info: Info, first: int | None, after: str | None) -> PageRequest:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Annotated
 
 import strawberry
 
@@ -12,7 +13,7 @@ from hub.paging import to_page
 from schema import loaders
 from schema.context import Info
 from schema.ids import to_global_id
-from schema.types.common import Connection, Node, build, connection, page_args
+from schema.types.common import After, Connection, First, Node, build, connection, page_args
 from schema.types.enums import EnrolmentStatus, ProgrammeLevel, TargetUnit, by_value, value_of
 from schema.types.registry import Family, Household, Person
 
@@ -64,8 +65,9 @@ class Programme(Node):
         return Partner.from_model(row) if row else None
 
     @strawberry.field(description="Enrolments in this programme within your regions, a page at a time.")
-    async def enrolments(self, info: Info, first: int | None = None, after: str | None = None,
-                         status: EnrolmentStatus | None = None) -> Connection[Enrolment]:
+    async def enrolments(self, info: Info, first: First = None, after: After = None,
+                         status: Annotated[EnrolmentStatus | None, strawberry.argument(
+                             description="Only enrolments in this state.")] = None) -> Connection[Enrolment]:
         page = page_args(info, first, after)
         hub_status = models.EnrolmentStatus(value_of(status)) if status else None
         found = to_page(await loaders.enrolment_pages(info.context).load((self.pk, hub_status, page)), page)
