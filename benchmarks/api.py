@@ -5,7 +5,9 @@
 Seeds a synthetic population into database ``slrt_bench`` on ``--server`` (kept between runs; reseeded
 when the size differs), starts the hub and the raw baseline each in its own process pinned to one CPU
 core (uvicorn, uvloop, httptools), drives them from this process (pinned to another core) with a small
-keep-alive HTTP/1.1 load generator, and prints requests/s, p50 and p99 per query and the hub/raw ratio.
+keep-alive HTTP/1.1 load generator, and prints requests/s, p50, p99 and server CPU per request for
+each query, and the hub/raw ratios of requests/s and of CPU per request (the second depends less on
+how busy the machine is).
 While the hub is under load it also measures how fast refused requests (too deep, too many aliases,
 oversized body, mutation over GET) are answered.
 """
@@ -307,12 +309,27 @@ async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, r
     return status, await reader.readexactly(length)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc; NaN elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 @dataclass
 class Result:
     requests: int
     errors: int
     seconds: float
     latencies: list[float]
+    cpu: float = float("nan")  # server CPU seconds spent during the measurement (includes the warm-up)
+
+    def cpu_ms_per_request(self, warmup: float) -> float:
+        # The warm-up's requests are not counted but its CPU is: scale the count up by the warm-up share.
+        return self.cpu / (self.requests * (1 + warmup / self.seconds)) * 1000 if self.requests else float("nan")
 
     @property
     def rps(self) -> float:
@@ -454,19 +471,25 @@ async def run(args: argparse.Namespace) -> None:
         await check_same_rows(hub_port, raw_port, queries)
         print(f"\n{args.households:,} households; server pinned to core {args.server_core}, load from core "
               f"{args.client_core}; concurrency {args.concurrency}; {args.duration:.0f} s per measurement\n")
-        print(f"{'query':44} {'server':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}  hub/raw")
+        print(f"{'query':44} {'server':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
+              f"{'CPU ms/req':>10}  hub/raw req/s (CPU)")
         for name, hub_requests, raw_requests in queries:
             # The two servers are measured one after the other, never at the same time.
             raw.send_signal(19)  # SIGSTOP: the idle server takes no CPU while the other is measured
+            before = cpu_seconds(hub.pid)
             hub_result = await load(hub_port, hub_requests, args.duration, args.concurrency)
+            hub_result.cpu = cpu_seconds(hub.pid) - before
             raw.send_signal(18)
             hub.send_signal(19)
+            before = cpu_seconds(raw.pid)
             raw_result = await load(raw_port, raw_requests, args.duration, args.concurrency)
+            raw_result.cpu = cpu_seconds(raw.pid) - before
             hub.send_signal(18)
-            for label, r in (("hub", hub_result), ("raw", raw_result)):
-                ratio = f"{hub_result.rps / raw_result.rps:.2f}x" if label == "hub" else ""
+            hub_cpu, raw_cpu = hub_result.cpu_ms_per_request(1.0), raw_result.cpu_ms_per_request(1.0)
+            for label, r, cpu in (("hub", hub_result, hub_cpu), ("raw", raw_result, raw_cpu)):
+                ratio = f"{hub_result.rps / raw_result.rps:.2f}x ({raw_cpu / hub_cpu:.2f}x)" if label == "hub" else ""
                 print(f"{name if label == 'hub' else '':44} {label:>5} {r.rps:8.0f} {r.percentile(0.5):8.2f} "
-                      f"{r.percentile(0.99):8.2f} {r.errors:6d}  {ratio}")
+                      f"{r.percentile(0.99):8.2f} {r.errors:6d} {cpu:10.2f}  {ratio}")
         print("\nrefused requests while the hub serves the households list at full load:")
         print(f"{'request':44} {'count':>8} {'p50 ms':>8} {'p99 ms':>8} {'wrong':>6}")
         raw.send_signal(19)
