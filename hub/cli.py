@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -64,6 +65,22 @@ def regions_load() -> None:
         f"regions: {counts.get(1, 0)} provinces, {counts.get(2, 0)} regencies/cities, "
         f"{counts.get(3, 0)} districts, {counts.get(4, 0)} villages"
     )
+
+
+@schema_app.command("export")
+def schema_export(
+    output: Annotated[Path | None, typer.Option(help="Write the SDL to this file instead of printing it "
+                                                     "(the committed copy is schema/schema.graphql).")] = None,
+) -> None:
+    """Print the GraphQL schema (SDL) the code builds, or write it to a file."""
+    from schema.export import schema_sdl
+
+    sdl = schema_sdl()
+    if output is None:
+        typer.echo(sdl, nl=False)
+    else:
+        output.write_text(sdl, encoding="utf-8")
+        console.print(f"wrote {output}")
 
 
 @app.command()

@@ -7,15 +7,29 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import strawberry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
 
 from auth.principal import Principal
 from hub.config import Profile, Settings
@@ -24,15 +38,40 @@ from hub.db.migrate import head_revision
 from hub.logs import configure_logging
 from schema.context import Context
 from schema.observability import HubSchema, OperationObserver, RequestIdMiddleware, metrics_endpoint
+from schema.protocol import BodyLimit, HubErrors, RootFieldLimiter, format_error
 from schema.query import Query
 from schema.tracing import configure_tracing, tracing_extensions
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
-    # A Federation 2 subgraph: the same schema serves clients directly and a gateway's supergraph.
-    # 2.7, not strawberry's newest default: the version every current composer and gateway accepts.
+    """The one place the schema is built.
+
+    A Federation 2 subgraph: the same schema serves clients directly and a gateway's supergraph.
+    2.7, not strawberry's newest default: the version every current composer and gateway accepts.
+    """
+    settings = settings or Settings()
     return HubSchema(query=Query, federation_version="2.7",
-                     extensions=[OperationObserver, *tracing_extensions(settings)])
+                     extensions=[*schema_extensions(settings), OperationObserver, *tracing_extensions(settings)])
+
+
+def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension] | type[SchemaExtension]]:
+    # Limits are validation rules or parser options: they refuse a request before any resolver runs.
+    # The rule classes are built once, so the validation cache (keyed on them) hits across requests.
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+        *RootFieldLimiter(settings.graphql_max_root_fields).validation_rules,
+    ]
+    if not settings.is_dev:
+        rules.extend(DisableIntrospection().validation_rules)
+    max_tokens = settings.graphql_max_tokens
+    return [
+        HubErrors,
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: AddValidationRules(rules),
+        lambda: ParserCache(maxsize=1024),
+        lambda: ValidationCache(maxsize=1024),
+    ]
 
 
 @dataclass
@@ -46,6 +85,9 @@ Authenticate = Callable[[Request], Awaitable[Principal | None]]
 
 async def anonymous(request: Request) -> Principal | None:
     return None
+
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
 class HubGraphQL(GraphQL[Context, None]):
@@ -63,6 +105,50 @@ class HubGraphQL(GraphQL[Context, None]):
         principal = await self.authenticate(request)
         return Context(request=request, response=response, settings=state.settings,
                        sessionmaker=state.sessionmaker, principal=principal)
+
+    async def get_sub_response(self, request: Request) -> Response:  # type: ignore[override]
+        sub_response = await super().get_sub_response(request)
+        # Answer in the media type asked for (GraphQL over HTTP); plain JSON for older clients.
+        accept = request.headers.get("accept", "")
+        sub_response.media_type = GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else "application/json"
+        return sub_response
+
+    async def execute_operation(self, request: Request, request_adapter: Any, request_data: Any,
+                                context: Context, root_value: Any, sub_response: Any) -> Any:
+        try:
+            return await super().execute_operation(request, request_adapter, request_data, context, root_value,
+                                                   sub_response)
+        finally:
+            await context.close()
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        media_type = sub_response.media_type or "application/json"
+        response = Response(self.encode_json(response_data), media_type=media_type)
+        response.headers.raw.extend(h for h in sub_response.headers.raw if h[0] != b"content-type")
+        if sub_response.background:
+            response.background = sub_response.background
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
+        # With the GraphQL response media type, a request that never executed is a client error.
+        if media_type == GRAPHQL_RESPONSE and isinstance(response_data, dict) and "data" not in response_data:
+            response.status_code = 400
+        return response
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        # Errors raised while parsing (e.g. the token limit) skip the schema extension: format them here.
+        if result.errors:
+            result.errors = [format_error(e) for e in result.errors]
+        response = process_result(result)
+        if isinstance(result, PreExecutionError):
+            # Nothing was executed, so there is no `data` entry at all (GraphQL over HTTP).
+            response.pop("data", None)
+        return response
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
 
 
 def create_app(
@@ -117,7 +203,7 @@ def create_app(
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", BodyLimit(graphql, settings.graphql_max_body_bytes), methods=["GET", "POST"]),
         Route("/metrics", metrics_endpoint(settings)),
     ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])

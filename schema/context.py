@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,6 +12,8 @@ from starlette.requests import Request
 
 from auth.principal import Principal
 from hub.config import Settings
+from hub.db.engine import set_scope
+from hub.errors import HubError
 
 
 @dataclass
@@ -20,6 +25,32 @@ class Context:
     principal: Principal | None
     # Per-request DataLoaders, created lazily by schema.loaders.
     loaders: dict[str, Any] = field(default_factory=dict)
+    # One read transaction per request, opened on first use, its scope set once (RLS).
+    _session: AsyncSession | None = None
+    # Sibling fields resolve concurrently; one AsyncSession must not run two statements at once.
+    _session_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def require_principal(self) -> Principal:
+        """The caller, for anything that reads personal data; anonymous callers get UNAUTHENTICATED."""
+        if self.principal is None:
+            raise HubError("sign in to read personal data", code="UNAUTHENTICATED")
+        return self.principal
+
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """The request's read session, held exclusively for the ``async with`` block."""
+        async with self._session_lock:
+            if self._session is None:
+                self._session = self.sessionmaker()
+                await self._session.begin()
+                if self.principal is not None:
+                    await set_scope(self._session, self.principal)
+            yield self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
 
 
 Info = strawberry.Info[Context, None]

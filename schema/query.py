@@ -10,6 +10,7 @@ from hub.models import Region as RegionModel
 from hub.regions.repository import RegionRepository
 from schema.context import Info
 from schema.federation import resolve_public_entity
+from schema.read import ReadQuery
 
 
 async def _regions_by_code(session: AsyncSession, codes: Sequence[str]) -> Mapping[str, RegionModel]:
@@ -37,7 +38,7 @@ class Region:
 
 
 @strawberry.type
-class Query:
+class Query(ReadQuery):
     @strawberry.field(description="One region by its dotted code, or null when there is no such region.")
     async def region(self, info: Info, code: str) -> Region | None:
         async with info.context.sessionmaker() as session:

@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, Select, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.principal import Principal
+from auth.principal import Principal, RegionScope
 from hub.db.base import Base, RegionScoped
 from hub.errors import NotFound
 
@@ -52,7 +52,11 @@ class RepositoryBase(Generic[M]):
 
 def scope_clause(model: type[RegionScoped], principal: Principal) -> ColumnElement[bool] | None:
     """The WHERE clause for a principal's regions; ``None`` for national scope."""
-    scope = principal.scope
+    return region_clause(model, principal.scope)
+
+
+def region_clause(model: type[RegionScoped], scope: RegionScope) -> ColumnElement[bool] | None:
+    """The WHERE clause for a set of regions at any level; ``None`` for the whole nation."""
     if scope.is_national:
         return None
     columns = (model.province_code, model.regency_code, model.district_code, model.village_code)
@@ -76,6 +80,12 @@ class ScopedRepository(RepositoryBase[S]):
         stmt = statement if statement is not None else select(target)
         clause = scope_clause(target, self.principal)
         return stmt if clause is None else stmt.where(clause)
+
+    def within(self, statement: Select[Any], region_code: str, model: type[Any] | None = None) -> Select[Any]:
+        """Narrow ``statement`` to one region a caller asked for. Only ever narrows: scope still applies."""
+        target: type[RegionScoped] = model or self.model  # type: ignore[assignment]
+        clause = region_clause(target, RegionScope.of(region_code))
+        return statement if clause is None else statement.where(clause)
 
     async def get(self, id_: uuid.UUID) -> S:
         row = await self.get_one_or_none(self.readable().where(self.model.id == id_))  # type: ignore[attr-defined]

@@ -1,0 +1,66 @@
+"""Enrolments: who takes part in which programme. Region-scoped like the households they belong to."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import InstrumentedAttribute, aliased
+
+from hub.db.repository import ScopedRepository
+from hub.models import Enrolment, EnrolmentStatus
+from hub.paging import PageRequest
+
+
+class EnrolmentRepository(ScopedRepository[Enrolment]):
+    model = Enrolment
+
+    async def by_household_ids(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Enrolment]]:
+        return await self._grouped(Enrolment.household_id, ids)
+
+    async def by_person_ids(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Enrolment]]:
+        return await self._grouped(Enrolment.person_id, ids)
+
+    async def _grouped(self, key: InstrumentedAttribute[Any],
+                       ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Enrolment]]:
+        wanted = list(set(ids))
+        grouped: dict[uuid.UUID, list[Enrolment]] = defaultdict(list)
+        if not wanted:
+            return grouped
+        rows = await self.get_all(self.readable().where(key.in_(wanted)).order_by(Enrolment.id))
+        for row in rows:
+            grouped[getattr(row, key.key)].append(row)
+        return grouped
+
+    async def pages_by_programme(self, programme_ids: Sequence[uuid.UUID], status: EnrolmentStatus | None,
+                                 page: PageRequest) -> dict[uuid.UUID, list[Enrolment]]:
+        """One page (``limit + 1`` rows) of enrolments for each programme, in one statement."""
+        grouped: dict[uuid.UUID, list[Enrolment]] = defaultdict(list)
+        if not programme_ids:
+            return grouped
+        base = self.readable().where(Enrolment.programme_id.in_(programme_ids))
+        if status is not None:
+            base = base.where(Enrolment.status == status)
+        if len(programme_ids) == 1:
+            rows = await self.get_all(base.order_by(Enrolment.id).offset(page.offset).limit(page.limit + 1))
+        else:
+            rank = func.row_number().over(partition_by=Enrolment.programme_id, order_by=Enrolment.id).label("rank")
+            ranked = base.add_columns(rank).subquery()
+            row = aliased(Enrolment, ranked)
+            rows = await self.get_all(
+                select(row).where(ranked.c.rank > page.offset, ranked.c.rank <= page.offset + page.limit + 1)
+                .order_by(ranked.c.programme_id, ranked.c.rank))
+        for enrolment in rows:
+            grouped[enrolment.programme_id].append(enrolment)
+        return grouped
+
+    async def counts_by_programme(self, programme_ids: Sequence[uuid.UUID],
+                                  status: EnrolmentStatus | None) -> dict[uuid.UUID, int]:
+        counted = cast("Select[Any]", select(Enrolment.programme_id, func.count()))
+        stmt = self.readable(counted).where(Enrolment.programme_id.in_(programme_ids)).group_by(Enrolment.programme_id)
+        if status is not None:
+            stmt = stmt.where(Enrolment.status == status)
+        return {programme_id: int(n) for programme_id, n in (await self.session.execute(stmt)).all()}

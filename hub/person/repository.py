@@ -1,0 +1,47 @@
+"""Persons (household members). Every read starts from ``ScopedRepository.readable``."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import case
+from sqlalchemy.orm import InstrumentedAttribute
+
+from hub.db.repository import ScopedRepository
+from hub.models import Person, RecordStatus, Relationship
+
+# The head of the household first, then members in the order they were recorded.
+_MEMBER_ORDER = (case((Person.relationship_to_head == Relationship.head, 0), else_=1), Person.created_at, Person.id)
+
+
+class PersonRepository(ScopedRepository[Person]):
+    model = Person
+
+    async def by_nik(self, nik: str) -> Person | None:
+        # NIKs are not unique in real registries (duplicates are flagged, not merged): prefer the
+        # active record with a valid NIK, then the oldest.
+        stmt = (self.readable().where(Person.nik == nik)
+                .order_by(case((Person.status == RecordStatus.active, 0), else_=1), Person.nik_valid.desc(),
+                          Person.created_at, Person.id)
+                .limit(1))
+        return await self.get_one_or_none(stmt)
+
+    async def by_household_ids(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Person]]:
+        return await self._grouped(Person.household_id, ids)
+
+    async def by_family_ids(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Person]]:
+        return await self._grouped(Person.family_id, ids)
+
+    async def _grouped(self, key: InstrumentedAttribute[Any],
+                       ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Person]]:
+        wanted = list(set(ids))
+        grouped: dict[uuid.UUID, list[Person]] = defaultdict(list)
+        if not wanted:
+            return grouped
+        rows = await self.get_all(self.readable().where(key.in_(wanted)).order_by(*_MEMBER_ORDER))
+        for row in rows:
+            grouped[getattr(row, key.key)].append(row)
+        return grouped

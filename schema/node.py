@@ -1,0 +1,51 @@
+"""``node(id:)``: any object with a global ID, fetched through the same scoped loaders as everywhere else.
+
+Each type registers how to load itself by UUID. A well-formed ID of a type that is out of the
+caller's scope, or that does not exist, both give ``null``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from hub.errors import Invalid
+from schema import loaders
+from schema.context import Context
+from schema.ids import parse_global_id
+from schema.types.common import Node
+from schema.types.programme import Enrolment, Partner, Programme
+from schema.types.registry import Family, Household, Person
+
+NodeResolver = Callable[[Context, uuid.UUID], Awaitable[Node | None]]
+_resolvers: dict[str, NodeResolver] = {}
+
+
+def register_node(type_name: str, resolver: NodeResolver) -> None:
+    """Make ``node(id:)`` answer IDs of ``type_name`` (the GraphQL type name inside the global ID)."""
+    _resolvers[type_name] = resolver
+
+
+async def resolve_node(context: Context, global_id: str) -> Node | None:
+    type_name, pk = parse_global_id(global_id)
+    resolver = _resolvers.get(type_name)
+    if resolver is None:
+        raise Invalid("not a valid ID", code="INVALID_ID")
+    return await resolver(context, pk)
+
+
+def _via(loader: Callable[[Context], Any], convert: Callable[[Any], Node]) -> NodeResolver:
+    async def resolve(context: Context, pk: uuid.UUID) -> Node | None:
+        row = await loader(context).load(pk)
+        return convert(row) if row is not None else None
+
+    return resolve
+
+
+register_node("Household", _via(loaders.households, Household.from_model))
+register_node("Person", _via(loaders.persons, Person.from_model))
+register_node("Family", _via(loaders.families, Family.from_model))
+register_node("Enrolment", _via(loaders.enrolments, Enrolment.from_model))
+register_node("Programme", _via(loaders.programmes, Programme.from_model))
+register_node("Partner", _via(loaders.partners, Partner.from_model))
