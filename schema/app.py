@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
+from strawberry.tools import merge_types
 
 from auth.principal import Principal
 from hub.config import Settings
@@ -22,10 +23,13 @@ from hub.db.engine import make_engine, make_sessionmaker, resolve_urls
 from hub.db.migrate import head_revision
 from schema.context import Context
 from schema.query import Query
+from schema.workflow import PushMutation, WorkflowMutation, WorkflowQuery
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(query=Query)
+    query = merge_types("Query", (Query, WorkflowQuery))
+    mutation = merge_types("Mutation", (WorkflowMutation, PushMutation))
+    return strawberry.Schema(query=query, mutation=mutation)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from hub.models.programme import (
     ProgrammeRegion,
     TargetUnit,
 )
+from hub.models.push import IdempotencyKey, PendingEnrolment
 from hub.models.region import Region
 from hub.models.registry import (
     Family,
@@ -32,8 +33,30 @@ from hub.models.workflow import (
 )
 
 __all__ = [
-    "Case", "CaseEvent", "CaseStatus", "Complaint", "Enrolment", "EnrolmentStatus", "Family",
-    "Household", "HouseholdDecile", "LifeStatus", "Need", "Partner", "Person", "Programme",
-    "ProgrammeLevel", "ProgrammeRegion", "Proposal", "RecordStatus", "Region", "Relationship",
-    "Review", "Sex", "SubmissionStatus", "TargetUnit",
+    "Case",
+    "CaseEvent",
+    "CaseStatus",
+    "Complaint",
+    "Enrolment",
+    "EnrolmentStatus",
+    "Family",
+    "Household",
+    "HouseholdDecile",
+    "IdempotencyKey",
+    "LifeStatus",
+    "Need",
+    "Partner",
+    "PendingEnrolment",
+    "Person",
+    "Programme",
+    "ProgrammeLevel",
+    "ProgrammeRegion",
+    "Proposal",
+    "RecordStatus",
+    "Region",
+    "Relationship",
+    "Review",
+    "Sex",
+    "SubmissionStatus",
+    "TargetUnit",
 ]
