@@ -233,8 +233,10 @@ async def resubmit(session: AsyncSession, principal: Principal, kind: Submission
         if value is not None:
             setattr(row, name, value)
     session.add(Review(subject_type=kind.value, subject_id=row.id, reviewer=principal.subject,
-                       decision=SubmissionStatus.submitted, reason="resubmitted", **region_of(row)))
+                       decision=SubmissionStatus.submitted, reason="resubmitted", at=datetime.now(UTC),
+                       **region_of(row)))
     await session.flush()
+    await session.refresh(row, ["updated_at"])  # set by the database on update
     return row
 
 
@@ -364,6 +366,7 @@ async def _move(session: AsyncSession, principal: Principal, case: Case, to: Cas
     case.status = to
     case.due_at = due_at(to, now, sla_hours or {})
     await session.flush()
+    await session.refresh(case, ["updated_at"])  # set by the database on update
     return case
 
 
