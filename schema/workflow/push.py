@@ -91,14 +91,14 @@ class UpsertEnrolmentsPayload:
 
 @strawberry.type(description="What happened to the catalogue entry.")
 class UpsertProgrammePayload:
-    code: str
+    programme_code: str
     outcome: PushOutcome
     programme_id: strawberry.ID
     replayed: bool
 
     @classmethod
     def from_result(cls, result: ProgrammePushResult) -> UpsertProgrammePayload:
-        return cls(code=result.code, outcome=PushOutcome(result.outcome.value),
+        return cls(programme_code=result.code, outcome=PushOutcome(result.outcome.value),
                    programme_id=to_global_id("Programme", result.programme_id), replayed=result.replayed)
 
 
