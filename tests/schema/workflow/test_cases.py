@@ -11,6 +11,7 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from auth.principal import Principal
+from hub.config import Settings
 from hub.models import Case, CaseEvent, CaseStatus
 from schema.ids import parse_global_id, to_global_id
 from tests.schema.workflow.conftest import (
@@ -307,3 +308,14 @@ async def test_history_of_many_cases_is_one_batch(api: Api, world: World, statem
     body = await api(MANAGER, "{ cases { id history { toStatus } } }")
     assert [len(c["history"]) for c in body["data"]["cases"]] == [1, 1, 1]
     assert len(statements.statements) == 4, statements.statements
+
+
+async def test_the_sla_of_each_step_comes_from_settings(api: Api, world: World, settings: Settings,
+                                                        session: AsyncSession) -> None:
+    settings.sla_hours = {"refer": 1}  # other steps keep their defaults
+    case_id = await open_case(api, world)
+    case = await reload(session, Case, case_id)
+    assert case.due_at is not None
+    assert hours_from_now(case.due_at.isoformat(), 1)
+    referred = await refer(api, case_id)
+    assert hours_from_now(referred["case"]["dueAt"], 14 * 24)
