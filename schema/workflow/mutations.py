@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import fields
 from datetime import date
+from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
@@ -15,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.principal import Principal
 from hub.errors import HubError, Invalid
-from hub.models import LifeStatus, Relationship, Sex
 from hub.workflow import service as workflow_service
 from hub.workflow.schemas import (
     Decision,
@@ -36,6 +36,7 @@ from schema.context import Info
 from schema.errors import UserError
 from schema.ids import from_global_id, parse_global_id, to_global_id
 from schema.workflow.boundary import run_mutation
+from schema.workflow.enums import LifeStatus, Relationship, Sex
 from schema.workflow.types import (
     Case,
     CaseDecision,
@@ -48,17 +49,12 @@ from schema.workflow.types import (
     submission_from_model,
 )
 
-SexEnum = strawberry.enum(Sex, name="Sex", description="Sex as on the KTP: `male` (M) or `female` (F).")
-RelationshipEnum = strawberry.enum(Relationship, name="Relationship",
-                                   description="Relationship to the head of the household.")
-LifeStatusEnum = strawberry.enum(LifeStatus, name="LifeStatus", description="Alive, deceased or moved away.")
-
 _KINDS = {"Need": SubmissionKind.need, "Complaint": SubmissionKind.complaint, "Proposal": SubmissionKind.proposal}
 
 
 def _given(obj: Any, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The fields of a strawberry input the client actually sent (UNSET ones left out)."""
-    return {f.name: getattr(obj, f.name) for f in fields(obj)
+    """The fields of a strawberry input the client actually sent (UNSET ones left out), enums as stored values."""
+    return {f.name: value.value if isinstance(value := getattr(obj, f.name), Enum) else value for f in fields(obj)
             if f.name not in skip and getattr(obj, f.name) is not strawberry.UNSET}
 
 
@@ -103,10 +99,10 @@ class ProposePersonInput:
     household_id: strawberry.ID = strawberry.field(description="Global ID of the household.")
     nik: str = strawberry.field(description="16-digit NIK; rejected with INVALID_NIK when malformed.")
     name: str = strawberry.field(description="Full name as on the KTP.")
-    sex: SexEnum | None = None  # type: ignore[valid-type]
+    sex: Sex | None = None
     birth_date: date | None = None
     birth_place: str | None = None
-    relationship_to_head: RelationshipEnum = Relationship.other  # type: ignore[valid-type]
+    relationship_to_head: Relationship = Relationship.OTHER
     has_disability: bool = False
     disabilities: list[str] = strawberry.field(default_factory=list)
 
@@ -115,13 +111,13 @@ class ProposePersonInput:
 class PersonChangesInput:
     nik: str | None = strawberry.UNSET
     name: str | None = strawberry.UNSET
-    sex: SexEnum | None = strawberry.UNSET  # type: ignore[valid-type]
+    sex: Sex | None = strawberry.UNSET
     birth_date: date | None = strawberry.UNSET
     birth_place: str | None = strawberry.UNSET
-    relationship_to_head: RelationshipEnum | None = strawberry.UNSET  # type: ignore[valid-type]
+    relationship_to_head: Relationship | None = strawberry.UNSET
     has_disability: bool | None = strawberry.UNSET
     disabilities: list[str] | None = strawberry.UNSET
-    life_status: LifeStatusEnum | None = strawberry.UNSET  # type: ignore[valid-type]
+    life_status: LifeStatus | None = strawberry.UNSET
 
 
 @strawberry.input(description="A correction of a person's registry data, kept as a diff until approved.")

@@ -11,21 +11,13 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.principal import Principal
-from hub.models import EnrolmentStatus, ProgrammeLevel, TargetUnit
 from hub.push import service as push_service
 from hub.push.schemas import MAX_ITEMS, EnrolmentPushResult, ProgrammePushResult
 from schema.context import Info
 from schema.errors import ErrorCode, UserError
 from schema.ids import to_global_id
 from schema.workflow.boundary import run_mutation
-
-EnrolmentStatusEnum = strawberry.enum(EnrolmentStatus, name="EnrolmentStatus",
-                                      description="Participation status in a programme.")
-ProgrammeLevelEnum = strawberry.enum(ProgrammeLevel, name="ProgrammeLevel",
-                                     description="Who runs the programme: central, province, regency, village "
-                                                 "government, or a non-government partner.")
-TargetUnitEnum = strawberry.enum(TargetUnit, name="TargetUnit",
-                                 description="Whom the programme enrols: individuals, families, households, groups.")
+from schema.workflow.enums import EnrolmentStatus, ProgrammeLevel, TargetUnit
 
 
 @strawberry.enum(description="What happened to one pushed item.")
@@ -42,7 +34,7 @@ class PushOutcome(Enum):
 class EnrolmentItemInput:
     source_record_id: str
     nik: str = strawberry.field(description="16-digit NIK of the enrolled person.")
-    status: EnrolmentStatusEnum = EnrolmentStatus.active  # type: ignore[valid-type]
+    status: EnrolmentStatus = EnrolmentStatus.ACTIVE
     period_start: date | None = None
     period_end: date | None = None
 
@@ -52,8 +44,8 @@ class ProgrammeInput:
     code: str = strawberry.field(description="Catalogue code, e.g. `PKH`; your credentials must name it.")
     name: str
     owner_agency: str
-    level: ProgrammeLevelEnum  # type: ignore[valid-type]
-    target_unit: TargetUnitEnum  # type: ignore[valid-type]
+    level: ProgrammeLevel
+    target_unit: TargetUnit
     eligibility: str = ""
     decile_min: int | None = None
     decile_max: int | None = None

@@ -89,7 +89,7 @@ async def test_a_new_household_must_be_in_a_real_village_of_the_facilitator(api:
 async def test_a_new_person_is_added_on_approval(api: Api, world: World, session: AsyncSession) -> None:
     body = await api(FACILITATOR, PROPOSE_PERSON, input={
         "householdId": gid("Household", world.household.id), "nik": VALID_NIK, "name": "Sri Lestari",
-        "sex": "female", "birthDate": "1990-05-15", "relationshipToHead": "spouse"})
+        "sex": "FEMALE", "birthDate": "1990-05-15", "relationshipToHead": "SPOUSE"})
     proposal = body["data"]["proposePerson"]["proposal"]
     assert (proposal["kind"], proposal["personId"]) == ("NEW_PERSON", None)
     assert await count(session, Person, Person.nik == VALID_NIK) == 0

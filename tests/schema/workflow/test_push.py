@@ -43,7 +43,7 @@ async def test_each_item_gets_its_own_outcome(api: Api, world: World, session: A
     result = await push(api, [
         {"sourceRecordId": "pkh-1", "nik": world.head.nik},
         {"sourceRecordId": "pkh-2", "nik": "12345"},
-        {"sourceRecordId": "pkh-3", "nik": UNKNOWN_NIK, "status": "suspended"},
+        {"sourceRecordId": "pkh-3", "nik": UNKNOWN_NIK, "status": "SUSPENDED"},
         {"sourceRecordId": "pkh-4", "nik": world.head.nik, "periodStart": "2026-02-01", "periodEnd": "2026-01-01"},
         {"sourceRecordId": "pkh-1", "nik": world.head.nik},
     ], key="k-1")
@@ -72,8 +72,8 @@ async def test_each_item_gets_its_own_outcome(api: Api, world: World, session: A
 async def test_second_push_updates_then_reports_unchanged(api: Api, world: World, session: AsyncSession) -> None:
     item = {"sourceRecordId": "pkh-1", "nik": world.head.nik}
     await push(api, [item], key="a")
-    assert outcomes(await push(api, [item | {"status": "ended"}], key="b")) == [(0, "pkh-1", "UPDATED", None)]
-    assert outcomes(await push(api, [item | {"status": "ended"}], key="c")) == [(0, "pkh-1", "UNCHANGED", None)]
+    assert outcomes(await push(api, [item | {"status": "ENDED"}], key="b")) == [(0, "pkh-1", "UPDATED", None)]
+    assert outcomes(await push(api, [item | {"status": "ENDED"}], key="c")) == [(0, "pkh-1", "UNCHANGED", None)]
     enrolments = (await session.execute(select(Enrolment))).scalars().all()
     assert [(e.source_record_id, e.status) for e in enrolments] == [("pkh-1", EnrolmentStatus.ended)]
 
@@ -95,7 +95,7 @@ async def test_a_retry_returns_the_stored_response_and_changes_nothing(api: Api,
 async def test_the_same_key_with_another_payload_is_a_conflict(api: Api, world: World,
                                                                session: AsyncSession) -> None:
     await push(api, [{"sourceRecordId": "pkh-1", "nik": world.head.nik}], key="k")
-    clash = await push(api, [{"sourceRecordId": "pkh-1", "nik": world.head.nik, "status": "ended"}], key="k")
+    clash = await push(api, [{"sourceRecordId": "pkh-1", "nik": world.head.nik, "status": "ENDED"}], key="k")
     assert clash == {"__typename": "UserError", "code": "IDEMPOTENCY_CONFLICT", "field": "idempotencyKey",
                      "message": "this idempotencyKey was used with a different request"}
     assert (await session.execute(select(Enrolment.status))).scalars().all() == [EnrolmentStatus.active]
@@ -153,8 +153,8 @@ async def test_a_pending_item_is_enrolled_when_the_person_is_registered(api: Api
 
 # Programme catalogue.
 
-PROGRAMME = {"code": "PKH", "name": "Program Keluarga Harapan", "ownerAgency": "Kemensos", "level": "central",
-             "targetUnit": "household", "decileMin": 1, "decileMax": 4, "regionCodes": ["33.14"]}
+PROGRAMME = {"code": "PKH", "name": "Program Keluarga Harapan", "ownerAgency": "Kemensos", "level": "CENTRAL",
+             "targetUnit": "HOUSEHOLD", "decileMin": 1, "decileMax": 4, "regionCodes": ["33.14"]}
 
 
 async def test_upsert_programme_creates_updates_and_replays(api: Api, world: World, session: AsyncSession) -> None:
