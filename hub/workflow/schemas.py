@@ -28,7 +28,8 @@ def validated(model: type[InputT], **values: Any) -> InputT:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or None
-        raise Invalid(f"{field}: {first['msg']}" if field else first["msg"], field=field) from exc
+        message = first["msg"].removeprefix("Value error, ")
+        raise Invalid(f"{field}: {message}" if field else message, field=field) from exc
 
 
 class SubmissionKind(StrEnum):
@@ -71,6 +72,13 @@ class NewPerson(Input):
     disabilities: list[str] = Field(default_factory=list, max_length=20)
 
 
+def _refuse_null(changes: Input, required: set[str]) -> None:
+    # In a diff, "absent" means "keep" and null means "clear": these registry fields cannot be cleared.
+    cleared = sorted(name for name in changes.model_fields_set & required if getattr(changes, name) is None)
+    if cleared:
+        raise ValueError(f"cannot be cleared: {', '.join(cleared)}")
+
+
 class PersonChanges(Input):
     """The fields of a person a facilitator may propose to correct. Only the fields given change."""
 
@@ -88,6 +96,7 @@ class PersonChanges(Input):
     def _not_empty(self) -> PersonChanges:
         if not self.model_fields_set:
             raise ValueError("a correction must change at least one field")
+        _refuse_null(self, {"nik", "name", "relationship_to_head", "has_disability", "disabilities", "life_status"})
         return self
 
 
@@ -99,6 +108,7 @@ class HouseholdChanges(Input):
     def _not_empty(self) -> HouseholdChanges:
         if not self.model_fields_set:
             raise ValueError("a correction must change at least one field")
+        _refuse_null(self, {"address"})
         return self
 
 

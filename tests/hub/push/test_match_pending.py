@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.principal import Principal, RegionScope, Role
+from hub.db.engine import set_scope
 from hub.models import Enrolment, EnrolmentStatus, PendingEnrolment, Programme, ProgrammeLevel, TargetUnit
 from hub.push import service as push_service
 from tests.fixtures.factories import make_household, make_person
@@ -60,3 +61,16 @@ async def test_a_village_scoped_caller_cannot_see_district_level_pending_rows(se
     assert await push_service.match_pending(session, village) == 0
     district = Principal("sup", Role.supervisor, RegionScope.of("33.14.01"))
     assert await push_service.match_pending(session, district) == 1
+
+
+async def test_row_level_security_hides_pending_rows_outside_the_scope(session: AsyncSession) -> None:
+    programme = Programme(code="PKH", name="PKH", owner_agency="Kemensos", level=ProgrammeLevel.central,
+                          target_unit=TargetUnit.household)
+    session.add(programme)
+    await session.flush()
+    await push_service.upsert_enrolments(session, MINISTRY, "PKH", [{"source_record_id": "a", "nik": NIK}], "k")
+    # No repository here: a plain SELECT, filtered only by PostgreSQL's policy on the transaction's scope.
+    await set_scope(session, Principal("x", Role.supervisor, RegionScope.of("33.14.02")))
+    assert (await session.execute(select(PendingEnrolment.id))).all() == []
+    await set_scope(session, Principal("y", Role.supervisor, RegionScope.of("33.14.01")))
+    assert len((await session.execute(select(PendingEnrolment.id))).all()) == 1

@@ -183,3 +183,15 @@ async def test_an_unexpected_failure_is_masked_with_an_error_id(api: Api, world:
     assert [r for r in caplog.records if error_id in r.getMessage() and r.exc_info]
     assert await count(session, Proposal) == 0
     assert (await session.execute(select(Proposal))).first() is None
+
+
+async def test_a_correction_cannot_clear_a_required_field(api: Api, world: World, session: AsyncSession) -> None:
+    body = await api(FACILITATOR, CORRECT_PERSON, input={"personId": gid("Person", world.head.id),
+                                                          "changes": {"name": None, "birthPlace": None}})
+    assert body["data"]["proposePersonCorrection"] == {
+        "__typename": "UserError", "code": "INVALID_INPUT", "field": None,
+        "message": "cannot be cleared: name"}
+    assert await count(session, Proposal) == 0
+    cleared = await api(FACILITATOR, CORRECT_PERSON, input={"personId": gid("Person", world.head.id),
+                                                             "changes": {"birthPlace": None}})
+    assert cleared["data"]["proposePersonCorrection"]["proposal"]["payload"] == {"birth_place": None}
