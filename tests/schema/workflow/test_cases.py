@@ -6,9 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-from sqlalchemy import event, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.principal import Principal
 from hub.config import Settings
@@ -269,25 +268,6 @@ async def test_a_case_out_of_scope_reads_as_null(api: Api, world: World) -> None
     body = await api(FACILITATOR_ELSEWHERE, CASE_WITH_HISTORY, id=gid("Case", case_id))
     assert body == {"data": {"case": None}}
     assert await api(FACILITATOR, CASE_WITH_HISTORY, id=gid("Case", uuid.uuid4())) == {"data": {"case": None}}
-
-
-class StatementCounter:
-    """Counts the SQL statements the app sends, leaving out the savepoints of the test's transaction."""
-
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-
-    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
-            self.statements.append(statement)
-
-
-@pytest.fixture
-def statements(app_engine: AsyncEngine) -> Any:
-    counter = StatementCounter()
-    event.listen(app_engine.sync_engine, "before_cursor_execute", counter)
-    yield counter
-    event.remove(app_engine.sync_engine, "before_cursor_execute", counter)
 
 
 async def test_a_case_with_its_history_costs_four_statements(api: Api, world: World, statements: Any) -> None:

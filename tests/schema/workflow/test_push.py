@@ -190,3 +190,19 @@ async def test_upsert_programme_refusals(api: Api, world: World, session: AsyncS
     assert (await reload(session, Programme, world.pkh.id)).name == "Program Keluarga Harapan"
     assert await count(session, ProgrammeRegion) == 0
     assert await count(session, IdempotencyKey) == 0
+
+
+async def test_statements_per_push_do_not_grow_with_the_items(api: Api, world: World, session: AsyncSession,
+                                                              statements: Any) -> None:
+    persons = [await make_person(session, world.household) for _ in range(20)]
+
+    async def statements_for(items: list[dict[str, Any]], key: str) -> int:
+        statements.statements.clear()
+        result = await push(api, items, key=key)
+        assert {r["outcome"] for r in result["results"]} == {"CREATED"}
+        return len(statements.statements)
+
+    one = await statements_for([{"sourceRecordId": "one", "nik": persons[0].nik}], "k1")
+    twenty = await statements_for([{"sourceRecordId": f"r{i}", "nik": p.nik} for i, p in enumerate(persons)], "k2")
+    # set scope, claim key, programme, persons, enrolments, pending, insert enrolments, store response (2)
+    assert one == twenty == 9, statements.statements
