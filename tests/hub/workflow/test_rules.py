@@ -110,3 +110,40 @@ def test_inform_only_after_a_decision(status: CaseStatus) -> None:
 def test_every_status_waits_for_a_step_except_the_last() -> None:
     assert {s for s, step in rules.WAITING_FOR.items() if step is None} == {CaseStatus.informed}
     assert set(rules.WAITING_FOR) == set(CaseStatus)
+
+
+ALLOWED_ROLE = {
+    "record": Role.facilitator,
+    "review": Role.supervisor,
+    "resubmit": Role.facilitator,
+    "refer": Role.manager,
+    "decide": Role.programme_owner,
+    "inform": Role.facilitator,
+}
+
+
+def _attempt(step: str, principal: Principal) -> object:
+    if step == "record":
+        return rules.can_record(principal)
+    if step == "review":
+        return rules.review(principal, status=SubmissionStatus.submitted, submitted_by="someone else",
+                            decision=ReviewDecision.approve, reason="")
+    if step == "resubmit":
+        return rules.resubmit(principal, status=SubmissionStatus.returned)
+    if step == "refer":
+        return rules.refer(principal, status=CaseStatus.open, programme_code="PKH", partner_code=None)
+    if step == "decide":
+        return rules.decide(principal, status=CaseStatus.referred, target=PKH, decision=CaseDecision.approve,
+                            reason="r")
+    return rules.inform(principal, status=CaseStatus.approved)
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("step", list(ALLOWED_ROLE))
+def test_each_step_belongs_to_one_role(step: str, role: Role) -> None:
+    principal = Principal("p", role, RegionScope.national(), programmes=frozenset({"PKH"}))
+    if role is ALLOWED_ROLE[step]:
+        _attempt(step, principal)
+    else:
+        with pytest.raises(Forbidden):
+            _attempt(step, principal)
