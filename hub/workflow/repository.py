@@ -85,8 +85,14 @@ class SubmissionRepository(ScopedRepository[W], Generic[W]):
 class ReviewRepository(ScopedRepository[Review]):
     model = Review
 
-    async def for_subject(self, subject_id: uuid.UUID) -> Sequence[Review]:
-        return await self.get_all(self.readable().where(Review.subject_id == subject_id).order_by(Review.at))
+    async def for_subjects(self, subject_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Review]]:
+        grouped: dict[uuid.UUID, list[Review]] = {id_: [] for id_ in subject_ids}
+        if not subject_ids:
+            return grouped
+        stmt = self.readable().where(Review.subject_id.in_(list(subject_ids))).order_by(Review.at, Review.id)
+        for review in await self.get_all(stmt):
+            grouped[review.subject_id].append(review)
+        return grouped
 
 
 class CaseRepository(ScopedRepository[Case]):

@@ -443,6 +443,7 @@ async def case_events(session: AsyncSession, principal: Principal,
     return await CaseEventRepository(session, principal).for_cases(case_ids)
 
 
-async def reviews_of(session: AsyncSession, principal: Principal, subject_id: uuid.UUID) -> Sequence[Review]:
-    return await ReviewRepository(session, principal).for_subject(subject_id)
+async def reviews_of(session: AsyncSession, principal: Principal,
+                     subject_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Review]]:
+    return await ReviewRepository(session, principal).for_subjects(subject_ids)
 

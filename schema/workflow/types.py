@@ -17,11 +17,12 @@ from hub.models import CaseEvent as CaseEventModel
 from hub.models import Complaint as ComplaintModel
 from hub.models import Need as NeedModel
 from hub.models import Proposal as ProposalModel
+from hub.models import Review as ReviewModel
 from hub.models.workflow import Case as CaseModel
 from hub.workflow import service as workflow_service
 from schema.context import Info
 from schema.ids import to_global_id
-from schema.workflow.loaders import case_history_loader
+from schema.workflow.loaders import case_history_loader, reviews_loader
 
 # GraphQL enums with conventional upper-case names; their values are the hub's stored values, so
 # ``CaseStatus(row.status.value)`` converts one way and ``HubEnum(gql.value)`` the other.
@@ -73,9 +74,30 @@ class ProposalKind(Enum):
     PARTICIPATION = "participation"
 
 
+@strawberry.type(description="One decision on a submission: a supervisor's review, or the facilitator's "
+                             "resubmission after it was returned.")
+class Review:
+    reviewer: str = strawberry.field(description="Subject of the supervisor (or, for SUBMITTED, the facilitator).")
+    decision: SubmissionStatus = strawberry.field(description="The status the submission moved to.")
+    reason: str = strawberry.field(description="Reason given; required for REJECTED and RETURNED.")
+    at: datetime = strawberry.field(description="When.")
+
+    @classmethod
+    def from_model(cls, row: ReviewModel) -> Review:
+        return cls(reviewer=row.reviewer, decision=SubmissionStatus(row.decision.value), reason=row.reason, at=row.at)
+
+
+async def _reviews(info: Info, subject_id: uuid.UUID) -> list[Review]:
+    return [Review.from_model(r) for r in await reviews_loader(info).load(subject_id)]
+
+
+REVIEWS = "Every review and resubmission so far, oldest first."
+
+
 @strawberry.type(description="A programme need a facilitator recorded for a household (or one member).")
 class Need:
     id: strawberry.ID = strawberry.field(description="Opaque global ID.")
+    uuid: strawberry.Private[uuid.UUID]
     household_id: strawberry.ID = strawberry.field(description="Global ID of the household.")
     person_id: strawberry.ID | None = strawberry.field(description="Global ID of the member concerned, if one.")
     category: str = strawberry.field(description="Need category, e.g. `health`, `education`, `housing`.")
@@ -86,9 +108,14 @@ class Need:
     created_at: datetime = strawberry.field(description="When it was recorded.")
     updated_at: datetime = strawberry.field(description="Last change.")
 
+    @strawberry.field(description=REVIEWS)
+    async def reviews(self, info: Info) -> list[Review]:
+        return await _reviews(info, self.uuid)
+
     @classmethod
     def from_model(cls, row: NeedModel) -> Need:
-        return cls(id=to_global_id("Need", row.id), household_id=to_global_id("Household", row.household_id),
+        return cls(id=to_global_id("Need", row.id), uuid=row.id,
+                   household_id=to_global_id("Household", row.household_id),
                    person_id=to_global_id("Person", row.person_id) if row.person_id else None,
                    category=row.category, description=row.description, status=SubmissionStatus(row.status.value),
                    recorded_by=row.recorded_by, village_code=row.village_code, created_at=row.created_at,
@@ -98,6 +125,7 @@ class Need:
 @strawberry.type(description="A complaint a facilitator recorded for a household, by category.")
 class Complaint:
     id: strawberry.ID = strawberry.field(description="Opaque global ID.")
+    uuid: strawberry.Private[uuid.UUID]
     household_id: strawberry.ID = strawberry.field(description="Global ID of the household.")
     person_id: strawberry.ID | None = strawberry.field(description="Global ID of the member concerned, if one.")
     category: str = strawberry.field(description="Complaint category, e.g. `not_received`, `wrong_data`.")
@@ -108,9 +136,14 @@ class Complaint:
     created_at: datetime = strawberry.field(description="When it was recorded.")
     updated_at: datetime = strawberry.field(description="Last change.")
 
+    @strawberry.field(description=REVIEWS)
+    async def reviews(self, info: Info) -> list[Review]:
+        return await _reviews(info, self.uuid)
+
     @classmethod
     def from_model(cls, row: ComplaintModel) -> Complaint:
-        return cls(id=to_global_id("Complaint", row.id), household_id=to_global_id("Household", row.household_id),
+        return cls(id=to_global_id("Complaint", row.id), uuid=row.id,
+                   household_id=to_global_id("Household", row.household_id),
                    person_id=to_global_id("Person", row.person_id) if row.person_id else None,
                    category=row.category, description=row.description, status=SubmissionStatus(row.status.value),
                    recorded_by=row.recorded_by, village_code=row.village_code, created_at=row.created_at,
@@ -121,6 +154,7 @@ class Complaint:
                              "registry changes until a supervisor approves it.")
 class Proposal:
     id: strawberry.ID = strawberry.field(description="Opaque global ID.")
+    uuid: strawberry.Private[uuid.UUID]
     kind: ProposalKind = strawberry.field(description="What is proposed.")
     household_id: strawberry.ID | None = strawberry.field(
         description="Household concerned; for NEW_HOUSEHOLD, the household created on approval.")
@@ -135,9 +169,13 @@ class Proposal:
     village_code: str = strawberry.field(description="Village concerned.")
     created_at: datetime = strawberry.field(description="When it was proposed.")
 
+    @strawberry.field(description=REVIEWS)
+    async def reviews(self, info: Info) -> list[Review]:
+        return await _reviews(info, self.uuid)
+
     @classmethod
     def from_model(cls, row: ProposalModel) -> Proposal:
-        return cls(id=to_global_id("Proposal", row.id), kind=ProposalKind(row.kind),
+        return cls(id=to_global_id("Proposal", row.id), uuid=row.id, kind=ProposalKind(row.kind),
                    household_id=to_global_id("Household", row.household_id) if row.household_id else None,
                    person_id=to_global_id("Person", row.person_id) if row.person_id else None,
                    payload=cast(JSON, row.payload), previous=cast(JSON | None, row.previous),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.models import Complaint, Need, SubmissionStatus
@@ -74,3 +76,13 @@ async def test_queries_need_a_caller(api: Api, world: World) -> None:
     body = await api(None, NEEDS)
     assert body["data"] is None
     assert body["errors"][0]["message"] == "authentication required"
+
+
+async def test_needs_with_their_reviews_cost_four_statements(api: Api, world: World, session: AsyncSession,
+                                                             statements: Any) -> None:
+    await _needs(session, world)
+    statements.statements.clear()
+    body = await api(SUPERVISOR, "{ needs { id reviews { decision } } }")
+    assert [n["reviews"] for n in body["data"]["needs"]] == [[], [], []]
+    # Needs: set the scope, select. Reviews of all of them (one DataLoader batch): set the scope, select.
+    assert len(statements.statements) == 4, statements.statements
