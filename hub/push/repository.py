@@ -6,11 +6,11 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
 from hub.db.repository import RepositoryBase, ScopedRepository
-from hub.models import Enrolment, IdempotencyKey, PendingEnrolment, ProgrammeRegion, Region
+from hub.models import Enrolment, IdempotencyKey, PendingEnrolment, Person, ProgrammeRegion, Region
 
 NaturalKey = tuple[uuid.UUID, str, str]  # programme_id, source_system, source_record_id
 
@@ -68,8 +68,16 @@ class PendingRepository(ScopedRepository[PendingEnrolment]):
         return {(row.programme_id, row.source_system, row.source_record_id): row
                 for row in await self.get_all(stmt)}
 
-    async def unmatched(self, niks: Sequence[str] | None = None, limit: int = 1000) -> Sequence[PendingEnrolment]:
-        stmt = self.readable().where(PendingEnrolment.matched_at.is_(None))
+    async def matchable(self, niks: Sequence[str] | None = None, limit: int = 1000) -> Sequence[PendingEnrolment]:
+        """Unmatched rows whose NIK names exactly one readable, valid, current person.
+
+        Rows still waiting for their person are not returned, so a backlog of them never
+        starves the ones that can be matched.
+        """
+        unique_niks = (self.readable(select(Person.nik), model=Person)
+                       .where(Person.nik_valid.is_(True), Person.status != "archived")
+                       .group_by(Person.nik).having(func.count() == 1))
+        stmt = self.readable().where(PendingEnrolment.matched_at.is_(None), PendingEnrolment.nik.in_(unique_niks))
         if niks is not None:
             stmt = stmt.where(PendingEnrolment.nik.in_(list(niks)))
         return await self.get_all(stmt.order_by(PendingEnrolment.created_at, PendingEnrolment.id).limit(limit))

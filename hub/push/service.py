@@ -205,29 +205,34 @@ def _keep_pending(session: AsyncSession, principal: Principal, row: PendingEnrol
 
 
 async def match_pending(session: AsyncSession, principal: Principal | None = None, *,
-                        niks: Sequence[str] | None = None, now: datetime | None = None) -> int:
+                        niks: Sequence[str] | None = None, now: datetime | None = None, batch: int = 500) -> int:
     """Enrol the pending items whose NIK now names exactly one person; returns how many were matched.
 
     Runs with the session's scope (set by the caller): the hub's job passes the system principal,
     an approved new-person proposal passes the supervisor and the new NIK.
     """
     principal = principal or Principal.system("match-pending")
-    waiting = await PendingRepository(session, principal).unmatched(niks)
-    if not waiting:
-        return 0
     at = now or datetime.now(UTC)
-    persons = await PersonRepository(session, principal).by_niks(row.nik for row in waiting)
-    candidates = [row for row in waiting if len(persons.get(row.nik, [])) == 1]
-    existing = await EnrolmentRepository(session, principal).by_natural_keys(
-        (row.programme_id, row.source_system, row.source_record_id) for row in candidates)
-    for row in candidates:
-        item = EnrolmentItem(source_record_id=row.source_record_id, nik=row.nik, status=row.status,
-                             period_start=row.period_start, period_end=row.period_end)
-        _, enrolment = _enrol(session, existing.get((row.programme_id, row.source_system, row.source_record_id)),
-                              row.programme_id, row.source_system, item, persons[row.nik][0], at)
-        row.matched_at, row.enrolment_id = at, enrolment.id
-    await session.flush()
-    return len(candidates)
+    pending, enrolments = PendingRepository(session, principal), EnrolmentRepository(session, principal)
+    matched = 0
+    while True:
+        rows = await pending.matchable(niks, limit=batch)
+        if not rows:
+            return matched
+        persons = await PersonRepository(session, principal).by_niks(row.nik for row in rows)
+        existing = await enrolments.by_natural_keys(
+            (row.programme_id, row.source_system, row.source_record_id) for row in rows)
+        for row in rows:
+            item = EnrolmentItem(source_record_id=row.source_record_id, nik=row.nik, status=row.status,
+                                 period_start=row.period_start, period_end=row.period_end)
+            key = (row.programme_id, row.source_system, row.source_record_id)
+            _, enrolment = _enrol(session, existing.get(key), row.programme_id, row.source_system, item,
+                                  persons[row.nik][0], at)
+            row.matched_at, row.enrolment_id = at, enrolment.id
+        await session.flush()
+        matched += len(rows)
+        if len(rows) < batch:
+            return matched
 
 
 async def upsert_programme(session: AsyncSession, principal: Principal, data: Mapping[str, Any],

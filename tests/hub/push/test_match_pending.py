@@ -74,3 +74,25 @@ async def test_row_level_security_hides_pending_rows_outside_the_scope(session: 
     assert (await session.execute(select(PendingEnrolment.id))).all() == []
     await set_scope(session, Principal("y", Role.supervisor, RegionScope.of("33.14.01")))
     assert len((await session.execute(select(PendingEnrolment.id))).all()) == 1
+
+
+async def test_matching_goes_on_batch_after_batch(session: AsyncSession) -> None:
+    programme = Programme(code="PKH", name="PKH", owner_agency="Kemensos", level=ProgrammeLevel.central,
+                          target_unit=TargetUnit.household)
+    session.add(programme)
+    await session.flush()
+    await push_service.upsert_enrolments(session, MINISTRY, "PKH", [
+        {"source_record_id": "a", "nik": NIK}, {"source_record_id": "b", "nik": OTHER_NIK},
+        {"source_record_id": "c", "nik": "3314016212850009"}], "k")
+    household = await make_household(session, "33.14.01.2001")
+    await make_person(session, household, nik=NIK)
+    await make_person(session, household, nik=OTHER_NIK)
+    assert await push_service.match_pending(session, batch=1) == 2
+    assert len((await session.execute(select(Enrolment.id))).all()) == 2
+
+
+async def test_the_job_runs_in_its_own_transaction(database_urls: dict[str, str]) -> None:
+    from hub.push.jobs import match_pending_enrolments
+
+    # Nothing committed is pending in the test database: the job connects, scopes itself and finds none.
+    assert await match_pending_enrolments(database_urls["app"]) == 0
