@@ -8,13 +8,15 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.principal import Role
+from auth.principal import Principal, Role
 from hub.db.repository import RepositoryBase, ScopedRepository
 from hub.errors import NotFound
 from hub.models import (
     Case,
     CaseEvent,
+    CaseStatus,
     Complaint,
     Household,
     Need,
@@ -64,7 +66,7 @@ class PersonRepository(ScopedRepository[Person]):
 
 
 class SubmissionRepository(ScopedRepository[W], Generic[W]):
-    def __init__(self, session: Any, principal: Any, model: type[W]) -> None:
+    def __init__(self, session: AsyncSession, principal: Principal, model: type[W]) -> None:
         super().__init__(session, principal)
         self.model = model
 
@@ -115,7 +117,8 @@ class CaseRepository(ScopedRepository[Case]):
             raise NotFound("Case not found")
         return row
 
-    async def list(self, *, status: Any, overdue: bool | None, now: datetime, first: int) -> Sequence[Case]:
+    async def list(self, *, status: CaseStatus | None, overdue: bool | None, now: datetime,
+                   first: int) -> Sequence[Case]:
         stmt = self.readable()
         if status is not None:
             stmt = stmt.where(Case.status == status)
