@@ -206,3 +206,12 @@ async def test_statements_per_push_do_not_grow_with_the_items(api: Api, world: W
     twenty = await statements_for([{"sourceRecordId": f"r{i}", "nik": p.nik} for i, p in enumerate(persons)], "k2")
     # set scope, claim key, programme, persons, enrolments, pending, insert enrolments, store response (2)
     assert one == twenty == 9, statements.statements
+
+
+async def test_an_idempotency_key_must_be_short_and_not_blank(api: Api, world: World, session: AsyncSession) -> None:
+    item = [{"sourceRecordId": "pkh-1", "nik": world.head.nik}]
+    for key in ("  ", "k" * 129):
+        assert await push(api, item, key=key) == {
+            "__typename": "UserError", "code": "INVALID_INPUT", "field": "idempotencyKey",
+            "message": "idempotencyKey must be 1 to 128 characters"}
+    assert await count(session, Enrolment) == 0

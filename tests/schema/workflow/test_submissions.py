@@ -288,3 +288,13 @@ async def test_batch_review_reports_each_item_and_applies_only_the_good_ones(api
     assert (await reload(session, Need, good.id)).status is SubmissionStatus.approved
     await assert_untouched(session, own, SubmissionStatus.submitted)
     assert await count(session, Case) == 1
+
+
+async def test_a_batch_of_more_than_a_hundred_is_refused_whole(api: Api, world: World,
+                                                              session: AsyncSession) -> None:
+    need = await make_need(session, world)
+    items = [{"id": gid("Need", need.id), "decision": "APPROVE"}] * 101
+    body = await api(SUPERVISOR, BATCH, input={"items": items})
+    assert body["data"]["reviewSubmissions"] == {"__typename": "UserError", "code": "INVALID_INPUT",
+                                                 "field": "items", "message": "at most 100 submissions per batch"}
+    await assert_untouched(session, need, SubmissionStatus.submitted)
