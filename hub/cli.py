@@ -117,3 +117,12 @@ def demo(
     console.print("[bold]3/3[/] serving")
     console.print(f"\n  GraphiQL: [link]http://{settings.host}:{port}/graphql[/link]\n")
     uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="info")
+
+
+@app.command("match-pending")
+def match_pending() -> None:
+    """Enrol pushed enrolments that waited for an unknown NIK whose person is now in the registry."""
+    from hub.push.jobs import match_pending_enrolments
+
+    matched = asyncio.run(match_pending_enrolments(_urls(Settings()).app))
+    console.print(f"matched {matched} pending enrolments")

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 DEV_CREDENTIALS_KEY = "dev-only-credentials-key-change-me"  # refused by the prod profile
 DEV_TOKEN_SECRET = "dev-only-token-secret-change-me"  # noqa: S105  (refused by the prod profile)
 APP_DB_ROLE = "slrt_app"
+DEFAULT_SLA_HOURS = {"refer": 72, "decide": 14 * 24, "study": 30 * 24, "inform": 7 * 24}
 
 
 class Profile(StrEnum):
@@ -64,6 +65,13 @@ class Settings(BaseSettings):
     graphql_max_root_fields: int = 10
     graphql_max_body_bytes: int = 1_000_000
     page_max: int = 100
+    # Hours each case step may take before the case is overdue (hub.workflow.rules.CaseStep).
+    # Override one step with e.g. SLRT_SLA_HOURS='{"decide": 240}'; unnamed steps keep their default.
+    sla_hours: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_SLA_HOURS),
+        description="Hours each case step may take before the case is overdue, as JSON by step name "
+        "(refer, decide, further_study, inform); unnamed steps keep their default.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = Field(default="INFO", description="Root log level; logs are JSON lines on stderr.")

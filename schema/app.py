@@ -28,6 +28,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
@@ -41,6 +42,7 @@ from schema.observability import HubSchema, OperationObserver, RequestIdMiddlewa
 from schema.protocol import BodyLimit, HubErrors, RootFieldLimiter, format_error
 from schema.query import Query
 from schema.tracing import configure_tracing, tracing_extensions
+from schema.workflow import PushMutation, WorkflowMutation, WorkflowQuery
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
@@ -50,7 +52,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     2.7, not strawberry's newest default: the version every current composer and gateway accepts.
     """
     settings = settings or Settings()
-    return HubSchema(query=Query, federation_version="2.7",
+    query = merge_types("Query", (Query, WorkflowQuery))
+    mutation = merge_types("Mutation", (WorkflowMutation, PushMutation))
+    return HubSchema(query=query, mutation=mutation, federation_version="2.7",
                      extensions=[*schema_extensions(settings), OperationObserver, *tracing_extensions(settings)])
 
 

@@ -9,6 +9,7 @@ from hub.models.programme import (
     ProgrammeRegion,
     TargetUnit,
 )
+from hub.models.push import IdempotencyKey, PendingEnrolment
 from hub.models.region import Region
 from hub.models.registry import (
     Family,
@@ -37,3 +38,4 @@ __all__ = [
     "ProgrammeLevel", "ProgrammeRegion", "Proposal", "RecordStatus", "Region", "Relationship",
     "Review", "Sex", "SubmissionStatus", "TargetUnit",
 ]
+__all__ += ["IdempotencyKey", "PendingEnrolment"]

@@ -1,0 +1,1 @@
+"""Pushes from ministry systems: programme catalogue entries and enrolments, idempotent per key."""
