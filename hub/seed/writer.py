@@ -36,7 +36,10 @@ from hub.identity import InvalidIdentifier, parse_kk, parse_nik
 from hub.regions.loader import iter_regions
 from hub.seed.population import PARTNERS, PROGRAMMES, SOURCE_SYSTEM, HouseholdRecord, Population
 
-__all__ = ["FLAG_DUPLICATE", "TABLES", "AlreadySeeded", "SeedResult", "count_synthetic", "write_population"]
+__all__ = [
+    "FLAG_DUPLICATE", "TABLES", "AlreadySeeded", "SeedResult", "count_households", "count_synthetic",
+    "flag_duplicate_niks", "row_counts", "write_population",
+]
 
 FLAG_DUPLICATE: Final = "duplicate"
 DEFAULT_BATCH: Final = 2000
@@ -114,6 +117,12 @@ async def count_synthetic(conn: AsyncConnection) -> int:
         text("SELECT count(*) FROM households WHERE source_system = :s"), {"s": SOURCE_SYSTEM}
     )
     return int(result.scalar_one())
+
+
+async def count_households(conn: AsyncConnection) -> int:
+    """Households of any source (the demo seeds only an empty database)."""
+    await _national_scope(conn)
+    return int((await conn.execute(text("SELECT count(*) FROM households"))).scalar_one())
 
 
 async def _national_scope(conn: AsyncConnection) -> None:
