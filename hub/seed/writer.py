@@ -19,10 +19,13 @@ once in ``persons``, so duplicates are found across batches. Nothing is dropped 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from typing import Any, Final
 
@@ -103,9 +106,9 @@ def _district_codes() -> frozenset[str]:
     return frozenset(code for code, _name, level, _parent in iter_regions() if level == 3)
 
 
-def _identifier_fields(raw: str, *, kk: bool) -> tuple[bool, list[str]]:
+def _identifier_fields(raw: str, *, kk: bool, today: date) -> tuple[bool, list[str]]:
     try:
-        parsed = (parse_kk if kk else parse_nik)(raw, known_regions=_district_codes())
+        parsed = (parse_kk if kk else parse_nik)(raw, known_regions=_district_codes(), today=today)
     except InvalidIdentifier as exc:
         return False, [exc.reason]
     return not parsed.flags, sorted(parsed.flags)
@@ -180,6 +183,7 @@ class _Batch:
         self.partners = partners
         self.rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in TABLES}
         self.invalid_niks = 0
+        self.today = date.today()
 
     def add(self, h: HouseholdRecord) -> None:
         v = h.village_code
@@ -195,11 +199,11 @@ class _Batch:
             deciles.append((d.id, hid, d.decile, d.registry_version, d.registry_date, SOURCE_SYSTEM, *codes))
         families = rows["families"]
         for f in h.families:
-            valid, flags = _identifier_fields(f.kk_number, kk=True)
+            valid, flags = _identifier_fields(f.kk_number, kk=True, today=self.today)
             families.append((f.id, f.kk_number, valid, flags, hid, *codes, SOURCE_SYSTEM, f.source_record_id, version))
         persons = rows["persons"]
         for p in h.persons:
-            valid, flags = _identifier_fields(p.nik, kk=False)
+            valid, flags = _identifier_fields(p.nik, kk=False, today=self.today)
             if not valid:
                 self.invalid_niks += 1
             persons.append((
@@ -304,14 +308,31 @@ async def write_population(
             result.rows[table] += len(records)
         result.invalid_niks += batch.invalid_niks
 
-    for start in range(0, households, batch_size):
+    def build(start: int) -> _Batch:
         batch = _Batch(programmes, partners)
         for record in population.households(start, min(households, start + batch_size)):
             batch.add(record)
-        await flush(batch)
-        del batch
-        if progress is not None:
-            progress(result.households, result.persons)
+        return batch
+
+    # Generating is CPU work in Python, COPY is mostly waiting for the server: build batch k+1 in a
+    # worker thread while batch k is copied. At most two batches exist at a time. Batches are
+    # built one after another, never concurrently (the population's generator is not re-entrant).
+    starts = range(0, households, batch_size)
+    pending = asyncio.ensure_future(asyncio.to_thread(build, starts[0])) if starts else None
+    try:
+        for n in range(len(starts)):
+            assert pending is not None
+            batch = await pending
+            pending = asyncio.ensure_future(asyncio.to_thread(build, starts[n + 1])) if n + 1 < len(starts) else None
+            await flush(batch)
+            del batch
+            if progress is not None:
+                progress(result.households, result.persons)
+    finally:
+        if pending is not None:
+            # An error while copying: let the builder finish before the caller rolls back.
+            with contextlib.suppress(Exception):
+                await pending
 
     if staging:
         for table in TABLES:
