@@ -124,3 +124,11 @@ async def test_seeding_twice_refuses_then_resets(owner_connection: AsyncConnecti
     assert await count_synthetic(owner_connection) == 45
     catalogue = await owner_connection.execute(text("SELECT count(*) FROM programmes"))
     assert catalogue.scalar_one() == len(PROGRAMMES)  # upserted, not duplicated
+
+
+async def test_zero_households_writes_only_the_catalogue(owner_connection: AsyncConnection) -> None:
+    result = await write_population(owner_connection, Population(1), 0)
+    assert result.rows == dict.fromkeys(TABLES, 0)
+    assert await _table_counts(owner_connection) == dict.fromkeys(TABLES, 0)
+    codes = (await owner_connection.execute(text("SELECT code FROM programmes ORDER BY code"))).scalars().all()
+    assert codes == sorted(p.code for p in PROGRAMMES)
