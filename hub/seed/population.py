@@ -414,7 +414,8 @@ class Population:
     """The synthetic population for one seed over a set of regencies.
 
     ``household(i)`` is a pure function of ``(seed, regencies, i)``; ``households(start, stop)``
-    streams a range of them with constant memory.
+    streams a range of them with constant memory. An instance reuses one random stream, so it
+    must not be shared between threads; instances are cheap (the village list is cached).
     """
 
     def __init__(self, seed: int = 1, regencies: Sequence[str] = DEFAULT_REGENCIES) -> None:
