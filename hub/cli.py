@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,6 +17,9 @@ from hub.config import Settings
 from hub.db.engine import DatabaseUrls, resolve_urls
 from hub.db.migrate import upgrade
 from hub.regions.loader import load_regions
+
+if TYPE_CHECKING:
+    from hub.seed.writer import SeedResult
 
 app = typer.Typer(
     help="SLRT Hub: the GraphQL integration hub for Indonesia's Integrated Service and Referral System.\n\n"
@@ -46,6 +50,38 @@ async def _load_regions(owner_url: str) -> dict[int, int]:
 
 def _migrate(urls: DatabaseUrls) -> None:
     upgrade(urls.owner)
+
+
+async def _seed(owner_url: str, households: int, seed: int, regencies: list[str] | None, *,
+                reset: bool = False, only_if_empty: bool = False) -> SeedResult | None:
+    """Seed in one transaction with a progress bar; ``None`` when skipped because households exist."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from hub.seed.population import DEFAULT_REGENCIES, Population
+    from hub.seed.writer import AlreadySeeded, count_households, count_synthetic, write_population
+
+    population = Population(seed, regencies or DEFAULT_REGENCIES)
+    engine = create_async_engine(owner_url)
+    try:
+        async with engine.begin() as conn:
+            if only_if_empty and await count_households(conn):
+                return None
+            if not reset and (existing := await count_synthetic(conn)):
+                raise AlreadySeeded(existing)
+            columns = (TextColumn("seeding"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+                       TimeElapsedColumn())
+            with Progress(*columns, console=console) as bar:
+                task = bar.add_task("seed", total=households, rate="")
+                started = time.perf_counter()
+
+                def progress(done: int, persons: int) -> None:
+                    elapsed = max(time.perf_counter() - started, 1e-9)
+                    bar.update(task, completed=done,
+                               rate=f"{done / elapsed:,.0f} households/s, {persons:,} persons")
+
+                return await write_population(conn, population, households, reset=reset, progress=progress)
+    finally:
+        await engine.dispose()
 
 
 @app.command()
@@ -83,6 +119,44 @@ def schema_export(
         console.print(f"wrote {output}")
 
 
+@app.command("seed")
+def seed_command(
+    households: Annotated[int, typer.Option(min=0, help="How many households to generate.")] = 10_000,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed; the same seed gives the same population.")] = 1,
+    regency: Annotated[list[str] | None, typer.Option(
+        help="Regency/city code to populate, e.g. 33.14 (repeat for several; default: five built-in ones)."
+    )] = None,
+    reset: Annotated[bool, typer.Option(
+        help="Delete the synthetic population already in the database first (otherwise seeding refuses)."
+    )] = False,
+) -> None:
+    """Generate a deterministic synthetic population (households, NIKs, KK, enrolments, cases) and load it.
+
+    A database holds one synthetic population: seeding again refuses unless --reset is given.
+    """
+    from hub.seed.writer import AlreadySeeded
+
+    urls = _urls(Settings())
+    try:
+        result = asyncio.run(_seed(urls.owner, households, seed, regency, reset=reset))
+    except AlreadySeeded as exc:
+        console.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(1) from None
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    assert result is not None
+    _print_seed(result)
+
+
+def _print_seed(result: SeedResult) -> None:
+    if result.deleted_households:
+        console.print(f"removed the previous synthetic population ({result.deleted_households:,} households)")
+    rows = ", ".join(f"{count:,} {table}" for table, count in result.rows.items())
+    console.print(f"[green]seeded[/] {rows} in {result.seconds:.1f} s; "
+                  f"{result.invalid_niks:,} invalid and {result.duplicate_niks:,} duplicate NIKs flagged")
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default from SLRT_HOST).")] = None,
@@ -102,7 +176,7 @@ def serve(
 def demo(
     port: Annotated[int, typer.Option(help="Port for the API.")] = 8000,
 ) -> None:
-    """Everything a newcomer needs: embedded PostgreSQL, migrations, regions, and the API."""
+    """Everything a newcomer needs: embedded PostgreSQL, migrations, regions, a synthetic population, the API."""
     import uvicorn
 
     from schema.app import create_app
@@ -110,11 +184,15 @@ def demo(
     logging.basicConfig(level=logging.INFO)
     settings = Settings(port=port)
     urls = _urls(settings)
-    console.print("[bold]1/3[/] migrating")
+    console.print("[bold]1/4[/] migrating")
     _migrate(urls)
-    console.print("[bold]2/3[/] loading regions")
+    console.print("[bold]2/4[/] loading regions")
     asyncio.run(_load_regions(urls.owner))
-    console.print("[bold]3/3[/] serving")
+    console.print("[bold]3/4[/] seeding 2,000 synthetic households (skipped when the database has households)")
+    seeded = asyncio.run(_seed(urls.owner, 2_000, 1, None, only_if_empty=True))
+    if seeded is not None:
+        _print_seed(seeded)
+    console.print("[bold]4/4[/] serving")
     console.print(f"\n  GraphiQL: [link]http://{settings.host}:{port}/graphql[/link]\n")
     uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="info")
 

@@ -1,0 +1,1 @@
+"""Synthetic population: a pure generator (``population``) and a bulk writer (``writer``)."""
