@@ -40,7 +40,6 @@ class Credentials:
 class ClientOptions:
     timeout: float = 15.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    api_key_header: str = "X-API-Key"
     token_path: str = "/oauth/token"  # noqa: S105  (a URL path, not a secret)
 
 
@@ -89,9 +88,11 @@ class HttpClient:
         *,
         options: ClientOptions | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        api_key_header: str = "X-API-Key",
         on_retry: Callable[[BaseException, float], None] | None = None,
     ) -> None:
         self.system = system
+        self.api_key_header = api_key_header
         self.options = options or ClientOptions()
         self._credentials = credentials
         self._client = httpx.AsyncClient(base_url=base_url, timeout=self.options.timeout, transport=transport)
@@ -126,7 +127,7 @@ class HttpClient:
             token = self._token if self._token and time.monotonic() < self._token_expires else None
             return {"Authorization": f"Bearer {token or await self._fetch_token()}"}
         if creds.api_key:
-            return {self.options.api_key_header: creds.api_key}
+            return {self.api_key_header: creds.api_key}
         return {}
 
     def _decode(self, response: httpx.Response) -> Any:

@@ -84,7 +84,8 @@ class BaznasClient:
     def __init__(self, base_url: str, credentials: Credentials, *, options: ClientOptions | None = None,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.http = HttpClient(SYSTEM, base_url, credentials,
-                               options=options or ClientOptions(api_key_header="X-Baznas-Key"), transport=transport)
+                               options=options, transport=transport,
+                               api_key_header="X-Baznas-Key")
 
     async def aclose(self) -> None:
         await self.http.aclose()

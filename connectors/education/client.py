@@ -66,7 +66,8 @@ class EducationClient:
     def __init__(self, base_url: str, credentials: Credentials, *, options: ClientOptions | None = None,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.http = HttpClient(SYSTEM, base_url, credentials,
-                               options=options or ClientOptions(api_key_header="X-Api-Token"), transport=transport)
+                               options=options, transport=transport,
+                               api_key_header="X-Api-Token")
 
     async def aclose(self) -> None:
         await self.http.aclose()
