@@ -4,9 +4,10 @@ exception tree, JSON decoding, and retries. Nothing above this module sees an ht
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,7 @@ class Credentials:
 class ClientOptions:
     timeout: float = 15.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # tests pass a recorder
     token_path: str = "/oauth/token"  # noqa: S105  (a URL path, not a secret)
 
 
@@ -176,7 +178,7 @@ class HttpClient:
             if self.on_retry is not None:
                 self.on_retry(exc, wait)
 
-        return await call_with_retry(attempt, self.options.retry, on_retry=on_retry)
+        return await call_with_retry(attempt, self.options.retry, sleep=self.options.sleep, on_retry=on_retry)
 
 
 def expect_dict(body: Any, system: str, what: str) -> dict[str, Any]:

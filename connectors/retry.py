@@ -6,6 +6,7 @@ source cannot park a worker for an hour.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +19,6 @@ from tenacity import (
     retry_if_exception_type,
     stop_after_attempt,
     stop_before_delay,
-    wait_exponential_jitter,
 )
 
 from connectors.errors import Unavailable
@@ -54,13 +54,12 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 
 def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
-    backoff = wait_exponential_jitter(initial=policy.initial, max=policy.maximum, jitter=policy.jitter)
-
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, Unavailable) and exc.retry_after is not None:
             return min(exc.retry_after, policy.max_retry_after)
-        return backoff(state)
+        exponential: float = policy.initial * 2.0 ** (state.attempt_number - 1)
+        return min(policy.maximum, exponential) + random.uniform(0, policy.jitter)  # noqa: S311  (jitter, not crypto)
 
     return wait
 
