@@ -62,6 +62,14 @@ class Settings(BaseSettings):
     page_max: int = 100
     host: str = "127.0.0.1"
     port: int = 8000
+    # Connectors and sync (issue 6).
+    sync_page_size: int = 500
+    connector_url_schemes: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["https", "http"])
+    connector_allow_private_urls: bool = Field(
+        default=True,
+        description="Let connector base URLs point at loopback/private addresses (the mocks). "
+        "The prod profile refuses true unless SLRT_CONNECTOR_ALLOW_PRIVATE_URLS is set explicitly.",
+    )
 
     @model_validator(mode="before")
     @classmethod

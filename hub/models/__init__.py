@@ -20,6 +20,17 @@ from hub.models.registry import (
     Relationship,
     Sex,
 )
+from hub.models.sync import (
+    Connector,
+    NikCheck,
+    OutboxMessage,
+    OutboxStatus,
+    QuarantinedRecord,
+    RunStatus,
+    SyncCheckpoint,
+    SyncConflict,
+    SyncRun,
+)
 from hub.models.workflow import (
     Case,
     CaseEvent,
@@ -36,4 +47,8 @@ __all__ = [
     "Household", "HouseholdDecile", "LifeStatus", "Need", "Partner", "Person", "Programme",
     "ProgrammeLevel", "ProgrammeRegion", "Proposal", "RecordStatus", "Region", "Relationship",
     "Review", "Sex", "SubmissionStatus", "TargetUnit",
+]
+__all__ += [  # sync (issue 6)
+    "Connector", "NikCheck", "OutboxMessage", "OutboxStatus", "QuarantinedRecord", "RunStatus",
+    "SyncCheckpoint", "SyncConflict", "SyncRun",
 ]
