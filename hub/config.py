@@ -65,10 +65,10 @@ class Settings(BaseSettings):
     # Connectors and sync (issue 6).
     sync_page_size: int = 500
     connector_url_schemes: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["https", "http"])
-    connector_allow_private_urls: bool = Field(
-        default=True,
+    connector_allow_private_urls: bool | None = Field(
+        default=None,
         description="Let connector base URLs point at loopback/private addresses (the mocks). "
-        "The prod profile refuses true unless SLRT_CONNECTOR_ALLOW_PRIVATE_URLS is set explicitly.",
+        "Unset: allowed in dev/test, refused in prod.",
     )
 
     @model_validator(mode="before")
@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         if problems:
             raise UnsafeSettings("refusing to start the production profile: " + "; ".join(problems))
         return self
+
+    @property
+    def allows_private_connector_urls(self) -> bool:
+        if self.connector_allow_private_urls is not None:
+            return self.connector_allow_private_urls
+        return self.profile is not Profile.prod
 
     @property
     def is_dev(self) -> bool:
