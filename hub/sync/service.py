@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from croniter import croniter  # type: ignore[import-untyped]  # no type hints shipped
+from croniter import croniter  # type: ignore[import-untyped,unused-ignore]  # hints exist only in some versions
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
