@@ -96,3 +96,32 @@ def demo(
     console.print("[bold]3/3[/] serving")
     console.print(f"\n  GraphiQL: [link]http://{settings.host}:{port}/graphql[/link]\n")
     uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="info")
+
+
+# Connectors, sync and the mock government systems (issue 6).
+mocks_app = typer.Typer(help="The mock government systems (SIKS-NG, Dukcapil, PIP, PBI-JK, Baznas).",
+                        no_args_is_help=True)
+app.add_typer(mocks_app, name="mocks")
+
+
+@mocks_app.command("serve")
+def mocks_serve(
+    config: Annotated[str | None, typer.Option(help="JSON file with ports, credentials and faults.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the synthetic population.")] = None,
+    size: Annotated[int | None, typer.Option(help="Households in the synthetic population.")] = None,
+) -> None:
+    """Serve the five mock systems on loopback until Ctrl-C (same as ``python -m mocks``)."""
+    from mocks.__main__ import main as serve_mocks
+
+    argv = [*(["--config", config] if config else []), *(["--seed", str(seed)] if seed is not None else []),
+            *(["--size", str(size)] if size is not None else [])]
+    serve_mocks(argv)
+
+
+def _register_sync() -> None:
+    from hub.sync.cli import register
+
+    register(app)
+
+
+_register_sync()
