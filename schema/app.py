@@ -25,7 +25,13 @@ from schema.query import Query
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(query=Query)
+    from strawberry.tools import merge_types
+
+    from schema.connectors import ConnectorMutation, ConnectorQuery
+
+    query = merge_types("Query", (Query, ConnectorQuery))
+    mutation = merge_types("Mutation", (ConnectorMutation,))
+    return strawberry.Schema(query=query, mutation=mutation)
 
 
 @dataclass

@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.models import Connector, RunStatus, SyncCheckpoint, SyncRun
+from hub.db.repository import ScopedRepository
+from hub.models import Connector, QuarantinedRecord, RunStatus, SyncCheckpoint, SyncRun
 
 LOCK_NAMESPACE = 0x534C5254  # "SLRT": the first key of every sync advisory lock
 
@@ -347,3 +348,16 @@ class SyncRepository:
             SELECT to_char(date_trunc('month', checked_at), 'YYYY-MM') AS month, purpose, count(*) AS calls
             FROM nik_checks WHERE (CAST(:since AS timestamptz) IS NULL OR checked_at >= :since)
             GROUP BY 1, 2 ORDER BY 1, 2"""), {"since": since}))
+
+
+class QuarantineRepository(ScopedRepository[QuarantinedRecord]):
+    """Quarantine as a district IT admin reads it: region scope applied by ``readable``."""
+
+    model = QuarantinedRecord
+
+    async def for_connector(self, connector_id: uuid.UUID, *, limit: int,
+                            include_resolved: bool) -> Sequence[QuarantinedRecord]:
+        stmt = select(QuarantinedRecord).where(QuarantinedRecord.connector_id == connector_id)
+        if not include_resolved:
+            stmt = stmt.where(QuarantinedRecord.resolved_at.is_(None))
+        return await self.get_all(self.readable(stmt.order_by(QuarantinedRecord.created_at.desc()).limit(limit)))

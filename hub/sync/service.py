@@ -16,9 +16,9 @@ from connectors.errors import ConnectorError
 from connectors.ports import EnrolmentSource, RegistrySource
 from hub.config import Settings
 from hub.errors import Forbidden, Invalid, NotFound
-from hub.models import Connector, SyncRun
+from hub.models import Connector, QuarantinedRecord, SyncRun
 from hub.sync.engine import Progress, RunResult, SyncEngine
-from hub.sync.repository import SyncRepository
+from hub.sync.repository import QuarantineRepository, SyncRepository
 from hub.sync.secrets import seal
 from hub.sync.urls import validate_base_url
 
@@ -114,6 +114,12 @@ async def list_connectors(session: AsyncSession, principal: Principal) -> list[C
 
 async def runs(session: AsyncSession, connector: Connector, limit: int = 50) -> Sequence[SyncRun]:
     return await SyncRepository(session).runs(connector.id, limit)
+
+
+async def quarantine(session: AsyncSession, principal: Principal, connector: Connector, *, limit: int = 50,
+                     include_resolved: bool = False) -> Sequence[QuarantinedRecord]:
+    return await QuarantineRepository(session, principal).for_connector(connector.id, limit=limit,
+                                                                        include_resolved=include_resolved)
 
 
 async def test_connection(client: Closable) -> str | None:
