@@ -28,6 +28,7 @@ class Quota:
         self.limit, self.window = limit, window
         self.used: dict[str, tuple[float, int]] = {}
         self.calls: dict[str, int] = {}
+        self.refused = 0
 
     def take(self, client: str) -> float | None:
         """None when allowed, else seconds until the window resets."""
@@ -36,6 +37,7 @@ class Quota:
         if now - start >= self.window:
             start, count = now, 0
         if count >= self.limit:
+            self.refused += 1
             return self.window - (now - start)
         self.used[client] = (start, count + 1)
         self.calls[client] = self.calls.get(client, 0) + 1

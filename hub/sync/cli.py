@@ -20,6 +20,7 @@ from hub.errors import HubError
 from hub.models import Connector
 from hub.sync import engine as sync_engine
 from hub.sync import service
+from hub.sync.dukcapil import verify_region
 from hub.sync.repository import SyncRepository
 from hub.sync.wiring import build_source
 
@@ -55,9 +56,23 @@ def sync(
     """Run one sync now and show its progress. Resumes an interrupted run from its checkpoint."""
     settings = Settings()
 
-    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> sync_engine.RunResult:
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> sync_engine.RunResult | None:
         found = await _find(sessionmaker, connector)
         source: Any = build_source(found, settings)
+        if found.kind == "dukcapil":
+            try:
+                report = await verify_region(
+                    sessionmaker, found, source, purpose=str(found.options.get("purpose", "registry-verification")),
+                    requested_by="slrt-hub sync", limit=int(found.options.get("batch", 100)),
+                    per_minute=found.options.get("per_minute"))
+            finally:
+                await source.aclose()
+            console.print(f"checked={report.checked} all_matched={report.all_matched} "
+                          f"mismatched={report.mismatched} not_found={report.not_found} refused={report.refused}")
+            if report.stopped:
+                console.print(f"[red]stopped[/]: {report.stopped}")
+                raise typer.Exit(1)
+            return None
         started = time.monotonic()
         bar = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
                        TextColumn("{task.fields[counts]}"), TimeElapsedColumn(), console=console, disable=plain)
@@ -80,10 +95,12 @@ def sync(
             await source.aclose()
 
     try:
-        result: sync_engine.RunResult = asyncio.run(_with_db(settings, work))
+        result: sync_engine.RunResult | None = asyncio.run(_with_db(settings, work))
     except HubError as exc:
         console.print(f"[red]{exc.code}[/]: {exc.message}")
         raise typer.Exit(2) from None
+    if result is None:
+        return
     p = result.progress
     colour = {"succeeded": "green", "skipped": "yellow"}.get(result.status.value, "red")
     console.print(f"[{colour}]{result.status.value}[/] {'(resumed) ' if result.resumed else ''}"
@@ -139,6 +156,21 @@ def list_() -> None:
 
     for c in asyncio.run(_with_db(settings, work)):
         print(f"{c.name}\t{c.kind}\t{c.base_url}\t{c.region_code or '*'}\t{'enabled' if c.enabled else 'disabled'}")
+
+
+@connectors_app.command("usage")
+def usage() -> None:
+    """Dukcapil NIK checks per month and purpose (the report the Dukcapil agreement requires)."""
+    settings = Settings()
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> list[dict[str, Any]]:
+        async with sessionmaker() as session:
+            await set_scope(session, SYSTEM)
+            return await service.usage_report(session)
+
+    print("month\tpurpose\tcalls")
+    for row in asyncio.run(_with_db(settings, work)):
+        print(f"{row['month']}\t{row['purpose']}\t{row['calls']}")
 
 
 def register(app: typer.Typer) -> None:

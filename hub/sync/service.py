@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from croniter import croniter  # type: ignore[import-untyped,unused-ignore]  # hints exist only in some versions
@@ -120,6 +121,12 @@ async def quarantine(session: AsyncSession, principal: Principal, connector: Con
                      include_resolved: bool = False) -> Sequence[QuarantinedRecord]:
     return await QuarantineRepository(session, principal).for_connector(connector.id, limit=limit,
                                                                         include_resolved=include_resolved)
+
+
+async def usage_report(session: AsyncSession, since: datetime | None = None) -> list[dict[str, Any]]:
+    """Dukcapil calls per month and purpose, as the data-sharing agreement requires them reported."""
+    return [{"month": r.month, "purpose": r.purpose, "calls": int(r.calls)}
+            for r in await SyncRepository(session).usage(since)]
 
 
 async def test_connection(client: Closable) -> str | None:
