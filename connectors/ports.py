@@ -122,6 +122,38 @@ class RegistrySource(Protocol):
     async def ping(self) -> None: ...
 
 
+class SubmissionKind(StrEnum):
+    proposal = "proposal"  # a change to a registry household (usulan perbaikan)
+    prelist = "prelist"  # a new household proposed for verification and validation (verivali)
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A push to the registry. ``key`` is the hub's idempotency key: resending returns the first receipt."""
+
+    kind: SubmissionKind
+    key: str
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionReceipt:
+    key: str
+    ticket: str
+    status: str
+
+
+@runtime_checkable
+class RegistrySink(Protocol):
+    """Pushes to the registry (SIKS-NG): update proposals and the prelist of new households."""
+
+    system: str
+
+    async def submit(self, submission: Submission) -> SubmissionReceipt: ...
+
+    async def submission_status(self, key: str) -> SubmissionReceipt: ...
+
+
 @dataclass(frozen=True, slots=True)
 class NikCheck:
     nik: str

@@ -23,6 +23,9 @@ from connectors.ports import (
     RegistryMember,
     Relationship,
     Sex,
+    Submission,
+    SubmissionKind,
+    SubmissionReceipt,
 )
 
 SYSTEM = "siks-ng"
@@ -152,3 +155,23 @@ class SiksNgClient:
         tallies: list[RegionTally] = await self.http.request_json("GET", "/api/v1/rekap", params=params,
                                                                   validate=parse)
         return tallies
+
+    async def submit(self, submission: Submission) -> SubmissionReceipt:
+        path = "/api/v1/usulan" if submission.kind is SubmissionKind.proposal else "/api/v1/prelist"
+        receipt: SubmissionReceipt = await self.http.request_json(
+            "POST", path, json={"id_usulan": submission.key, **submission.payload}, validate=parse_receipt)
+        return receipt
+
+    async def submission_status(self, key: str) -> SubmissionReceipt:
+        receipt: SubmissionReceipt = await self.http.request_json("GET", f"/api/v1/usulan/{key}",
+                                                                  validate=parse_receipt)
+        return receipt
+
+
+def parse_receipt(body: Any) -> SubmissionReceipt:
+    envelope = expect_dict(body, SYSTEM, "receipt")
+    try:
+        return SubmissionReceipt(key=str(envelope["id_usulan"]), ticket=str(envelope["no_tiket"]),
+                                 status=str(envelope["status"]))
+    except KeyError as exc:
+        raise BadPayload(f"{SYSTEM}: receipt without {exc}", system=SYSTEM) from None
