@@ -271,7 +271,8 @@ class SyncEngine:
         verified = await repo.verified_persons(self.system, [p.key for p in persons])
         if verified:
             await repo.record_conflicts(self._conflicts(verified, persons, latest))
-        await repo.upsert_persons(self.system, persons, household_ids, [v.id for v in verified])
+        await repo.upsert_persons(self.system, persons, household_ids, [v.id for v in verified],
+                                  [hid for hid, _, inserted in changed if not inserted])
 
     def _conflicts(self, verified: Sequence[Any], persons: Sequence[PersonRow],
                    households: dict[str, RegistryHousehold]) -> list[dict[str, Any]]:

@@ -130,7 +130,7 @@ ON CONFLICT (source_system, source_record_id) DO UPDATE SET
 ARCHIVE_DEPARTED = text("""
 UPDATE persons SET status = 'archived', updated_at = now()
 WHERE household_id = ANY(CAST(:household_ids AS uuid[])) AND source_system = :system
-  AND status <> 'archived' AND NOT (source_record_id = ANY(CAST(:keys AS text[])))
+  AND status <> 'archived' AND source_record_id NOT IN (SELECT unnest(CAST(:keys AS text[])))
 """)
 
 # Identities Dukcapil confirmed (NIK, name and birth date all matched): SIKS-NG may not overwrite them.
@@ -250,7 +250,7 @@ class SyncRepository:
         return list(await self.session.execute(VERIFIED_CONFLICTS, {"system": system, "keys": list(keys)}))
 
     async def upsert_persons(self, system: str, rows: Sequence[PersonRow], household_ids: dict[str, uuid.UUID],
-                             verified: Sequence[uuid.UUID]) -> None:
+                             verified: Sequence[uuid.UUID], updated_households: Sequence[uuid.UUID]) -> None:
         if not rows:
             return
         await self.session.execute(UPSERT_PERSONS, {
@@ -261,8 +261,9 @@ class SyncRepository:
             "sexes": [r.sex for r in rows], "births": [r.birth_date for r in rows],
             "places": [r.birth_place for r in rows], "relationships": [r.relationship for r in rows],
             "disabilities": [r.has_disability for r in rows], "verified": list(verified)})
-        await self.session.execute(ARCHIVE_DEPARTED, {
-            "system": system, "household_ids": list(set(household_ids.values())), "keys": [r.key for r in rows]})
+        if updated_households:  # a household seen for the first time has nobody to archive
+            await self.session.execute(ARCHIVE_DEPARTED, {
+                "system": system, "household_ids": list(updated_households), "keys": [r.key for r in rows]})
 
     async def record_conflicts(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
