@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mocks.population import Household, population  # noqa: E402
+from mocks.population import Household, population
 
 SEED_BASE = 1000
 
@@ -171,7 +171,7 @@ async def main() -> None:
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
             break
         except OSError:
-            time.sleep(0.1)
+            await asyncio.sleep(0.1)
     try:
         elapsed, peak_mb, result = await run_sync(owner, app_url_from_owner(owner, None), f"http://127.0.0.1:{port}",
                                                   args.page_size)
