@@ -173,6 +173,29 @@ def usage() -> None:
         print(f"{row['month']}\t{row['purpose']}\t{row['calls']}")
 
 
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Process what is queued, then exit.")] = False,
+    queues: Annotated[list[str] | None, typer.Option("--queue", help="Queues to serve (default: sync, outbox).")]
+    = None,
+) -> None:
+    """Run scheduled syncs and outbox deliveries (procrastinate worker). Start as many as you like."""
+    from hub.sync.jobs import ensure_queue_schema, make_app
+
+    settings = Settings()
+
+    async def work() -> None:
+        urls = await resolve_urls(settings)
+        if await ensure_queue_schema(urls.owner):
+            console.print("job queue tables created")
+        app = make_app(urls.app)
+        async with app.open_async():
+            await app.run_worker_async(queues=queues or ["sync", "outbox"], wait=not once,
+                                       install_signal_handlers=not once)
+
+    asyncio.run(work())
+
+
 def register(app: typer.Typer) -> None:
     app.command("sync")(sync)
+    app.command("worker")(worker)
     app.add_typer(connectors_app, name="connectors")

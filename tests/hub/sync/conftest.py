@@ -98,10 +98,12 @@ class Harness:
     mocks: MockSystems
 
     async def connector(self, kind: str, *, region: str | None = "33.14", name: str | None = None,
-                        credentials: dict[str, str] | None = None, **options: Any) -> Connector:
+                        credentials: dict[str, str] | None = None, schedule: str | None = None,
+                        **options: Any) -> Connector:
         data = service.ConnectorInput(
             name=name or f"{kind}-test", kind=kind, base_url=self.mocks.urls[kind], region_code=region,
-            credentials=credentials or self.mocks.config.client_credentials(kind), options=options)
+            credentials=credentials or self.mocks.config.client_credentials(kind), options=options,
+            schedule=schedule)
         async with self.sessionmaker() as session, session.begin():
             await set_scope(session, Principal.system("tests"))
             return await service.create_connector(session, Principal.system("tests"), self.settings, data)
