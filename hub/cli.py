@@ -93,6 +93,7 @@ def demo(
     _migrate(urls)
     console.print("[bold]2/3[/] loading regions")
     asyncio.run(_load_regions(urls.owner))
+    _demo_sources(settings, urls)
     console.print("[bold]3/3[/] serving")
     console.print(f"\n  GraphiQL: [link]http://{settings.host}:{port}/graphql[/link]\n")
     uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="info")
@@ -125,3 +126,26 @@ def _register_sync() -> None:
 
 
 _register_sync()
+
+
+def _demo_sources(settings: Settings, urls: DatabaseUrls) -> None:
+    """Start the mock systems for the rest of the demo, configure a connector per source, sync once."""
+    import threading
+
+    from hub.db.engine import make_engine, make_sessionmaker
+    from hub.sync.demo import configure_and_sync
+    from mocks.server import MockConfig, MockSystems
+
+    systems = MockSystems(MockConfig())
+    threading.Thread(target=lambda: asyncio.run(systems.serve()), daemon=True, name="mocks").start()
+    console.print("[bold]2b/3[/] mock systems up; first sync from each source:")
+
+    async def run() -> None:
+        engine = make_engine(urls.app, pool_size=3, max_overflow=1)
+        try:
+            await configure_and_sync(make_sessionmaker(engine), settings, systems.urls,
+                                     systems.config.client_credentials, say=console.print)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
