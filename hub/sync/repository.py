@@ -194,6 +194,9 @@ SELECT district_code, count(*) AS n,
 FROM (
     SELECT district_code, source_record_id AS k, source_version AS v FROM households
     WHERE source_system = :system AND status = 'active' AND district_code = ANY(CAST(:districts AS text[]))
+      -- a stored version superseded by an invalid newer one counts once, as the quarantined version
+      AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.connector_id = :connector_id AND q.resolved_at IS NULL
+                      AND q.kind = 'invalid' AND q.natural_key = households.source_record_id)
     UNION ALL
     SELECT district_code, natural_key, source_version FROM quarantine
     WHERE connector_id = :connector_id AND resolved_at IS NULL AND kind = 'invalid'

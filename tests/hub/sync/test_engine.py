@@ -126,3 +126,20 @@ async def test_enrolment_lists_link_to_the_registry_and_park_unknown_niks(harnes
     assert unmatched == len(outsiders)
     total = len(world.education) + len(world.health) + len(world.mustahik)
     assert await harness.scalar("SELECT count(*) FROM enrolments") == total - len(outsiders)
+
+
+async def test_reconciliation_notices_a_row_the_hub_lost(harness: Harness) -> None:
+    connector = await harness.connector("siks-ng")
+    await harness.sync(connector, full=True)
+    lost = harness.mocks.world.households[0]
+    await harness.scalar("DELETE FROM households WHERE source_record_id = :key RETURNING 1", key=lost.household_id)
+    result = await harness.sync(connector)  # incremental: nothing changed at the source, so nothing refetched
+    assert result.status is RunStatus.mismatch
+    assert result.reconciliation is not None
+    district = lost.village_code.rsplit(".", 1)[0]
+    figures = result.reconciliation["regions"][district]
+    assert figures["match"] is False
+    assert figures["source_count"] == figures["hub_count"] + 1
+    repaired = await harness.sync(connector, full=True)
+    assert repaired.status is RunStatus.succeeded
+    assert repaired.progress.inserted == 1
