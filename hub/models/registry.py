@@ -97,6 +97,8 @@ class Family(UUIDPk, RegionScoped, Provenance, Timestamps, Base):
     """A family card (Kartu Keluarga). One household may hold several."""
 
     __tablename__ = "families"
+    # The sync engine's natural key (migration 0004): "<household record id>/<kk number>".
+    __table_args__ = (Index("uq_families_source_key", "source_system", "source_record_id", unique=True),)
 
     # Not unique: sources send duplicated and malformed KK numbers, which are flagged, not merged.
     kk_number: Mapped[str] = mapped_column(String(64), index=True)

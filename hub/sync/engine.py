@@ -39,7 +39,7 @@ from connectors.ports import (
     RegistrySource,
 )
 from hub.db.engine import set_scope
-from hub.identity import InvalidIdentifier, parse_nik
+from hub.identity import InvalidIdentifier, parse_kk, parse_nik
 from hub.models import Connector, RunStatus, SyncRun
 from hub.sync.repository import EnrolmentRow, HouseholdRow, PersonRow, QuarantineRow, SyncRepository
 
@@ -96,6 +96,14 @@ def region_columns(code: str | None) -> dict[str, str]:
 def _nik_fields(nik: str) -> tuple[bool, list[str]]:
     try:
         parsed = parse_nik(nik)
+    except InvalidIdentifier as exc:
+        return False, [exc.reason[:32]]
+    return True, sorted(f[:32] for f in parsed.flags)
+
+
+def _kk_fields(kk: str) -> tuple[bool, list[str]]:
+    try:
+        parsed = parse_kk(kk)
     except InvalidIdentifier as exc:
         return False, [exc.reason[:32]]
     return True, sorted(f[:32] for f in parsed.flags)
@@ -267,12 +275,15 @@ class SyncEngine:
                 nik_valid, flags = _nik_fields(m.nik)
                 persons.append(PersonRow(m.member_id, key, m.nik, nik_valid, flags, m.name,
                                          m.sex.value if m.sex else None, m.birth_date, m.birth_place,
-                                         m.relationship.value, m.has_disability))
+                                         m.relationship.value, m.has_disability, m.kk_number))
+        cards = {(p.household_key, p.kk_number) for p in persons if p.kk_number}
+        family_ids = await repo.upsert_families(
+            self.system, [(h, kk, *_kk_fields(kk)) for h, kk in sorted(cards)], household_ids)
         verified = await repo.verified_persons(self.system, [p.key for p in persons])
         if verified:
             await repo.record_conflicts(self._conflicts(verified, persons, latest))
         await repo.upsert_persons(self.system, persons, household_ids, [v.id for v in verified],
-                                  [hid for hid, _, inserted in changed if not inserted])
+                                  [hid for hid, _, inserted in changed if not inserted], family_ids)
 
     def _conflicts(self, verified: Sequence[Any], persons: Sequence[PersonRow],
                    households: dict[str, RegistryHousehold]) -> list[dict[str, Any]]:

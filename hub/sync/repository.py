@@ -41,6 +41,7 @@ class PersonRow:
     birth_place: str | None
     relationship: str
     has_disability: bool
+    kk_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,17 +104,18 @@ UPSERT_PERSONS = text("""
 INSERT INTO persons AS p (id, source_system, source_record_id, source_version, synced_at, household_id,
                           province_code, regency_code, district_code, village_code,
                           nik, nik_valid, nik_flags, name, sex, birth_date, birth_place,
-                          relationship_to_head, has_disability, life_status, status)
+                          relationship_to_head, has_disability, life_status, status, family_id)
 SELECT gen_random_uuid(), :system, t.key, h.source_version, now(), h.id,
        h.province_code, h.regency_code, h.district_code, h.village_code,
        t.nik, t.nik_valid, coalesce(string_to_array(nullif(t.flags, ''), ','), '{}'), t.name, t.sex,
        t.birth_date, t.birth_place,
-       t.relationship, t.disability, 'alive', 'active'
+       t.relationship, t.disability, 'alive', 'active', t.family_id
 FROM unnest(CAST(:keys AS text[]), CAST(:household_ids AS uuid[]), CAST(:niks AS text[]),
             CAST(:nik_valid AS boolean[]), CAST(:flags AS text[]), CAST(:names AS text[]), CAST(:sexes AS text[]),
             CAST(:births AS date[]), CAST(:places AS text[]), CAST(:relationships AS text[]),
-            CAST(:disabilities AS boolean[]))
-     AS t(key, household_id, nik, nik_valid, flags, name, sex, birth_date, birth_place, relationship, disability)
+            CAST(:disabilities AS boolean[]), CAST(:family_ids AS uuid[]))
+     AS t(key, household_id, nik, nik_valid, flags, name, sex, birth_date, birth_place, relationship, disability,
+          family_id)
 JOIN households h ON h.id = t.household_id
 ON CONFLICT (source_system, source_record_id) DO UPDATE SET
     source_version = excluded.source_version, synced_at = excluded.synced_at, household_id = excluded.household_id,
@@ -123,7 +125,23 @@ ON CONFLICT (source_system, source_record_id) DO UPDATE SET
     name = CASE WHEN p.id = ANY(CAST(:verified AS uuid[])) THEN p.name ELSE excluded.name END,
     birth_date = CASE WHEN p.id = ANY(CAST(:verified AS uuid[])) THEN p.birth_date ELSE excluded.birth_date END,
     sex = excluded.sex, birth_place = excluded.birth_place, relationship_to_head = excluded.relationship_to_head,
-    has_disability = excluded.has_disability, status = 'active', updated_at = now()
+    has_disability = excluded.has_disability, family_id = excluded.family_id, status = 'active', updated_at = now()
+""")
+
+UPSERT_FAMILIES = text("""
+INSERT INTO families AS f (id, source_system, source_record_id, source_version, synced_at, household_id,
+                           province_code, regency_code, district_code, village_code, kk_number, kk_valid, kk_flags)
+SELECT gen_random_uuid(), :system, t.key, h.source_version, now(), h.id,
+       h.province_code, h.regency_code, h.district_code, h.village_code, t.kk, t.valid,
+       coalesce(string_to_array(nullif(t.flags, ''), ','), '{}')
+FROM unnest(CAST(:keys AS text[]), CAST(:household_ids AS uuid[]), CAST(:kks AS text[]),
+            CAST(:valid AS boolean[]), CAST(:flags AS text[])) AS t(key, household_id, kk, valid, flags)
+JOIN households h ON h.id = t.household_id
+ON CONFLICT (source_system, source_record_id) DO UPDATE SET
+    source_version = excluded.source_version, synced_at = excluded.synced_at, kk_valid = excluded.kk_valid,
+    kk_flags = excluded.kk_flags, province_code = excluded.province_code, regency_code = excluded.regency_code,
+    district_code = excluded.district_code, village_code = excluded.village_code, updated_at = now()
+RETURNING f.id, f.source_record_id
 """)
 
 # Members a changed household no longer lists: archived, never deleted.
@@ -252,10 +270,23 @@ class SyncRepository:
             return []
         return list(await self.session.execute(VERIFIED_CONFLICTS, {"system": system, "keys": list(keys)}))
 
+    async def upsert_families(self, system: str, families: Sequence[tuple[str, str, bool, list[str]]],
+                              household_ids: dict[str, uuid.UUID]) -> dict[str, uuid.UUID]:
+        """``(household key, kk number, valid, flags)`` -> family id by ``"<household key>/<kk>"``."""
+        if not families:
+            return {}
+        result = await self.session.execute(UPSERT_FAMILIES, {
+            "system": system, "keys": [f"{h}/{kk}" for h, kk, _, _ in families],
+            "household_ids": [household_ids[h] for h, _, _, _ in families], "kks": [kk for _, kk, _, _ in families],
+            "valid": [v for _, _, v, _ in families], "flags": [",".join(f) for _, _, _, f in families]})
+        return {row.source_record_id: row.id for row in result}
+
     async def upsert_persons(self, system: str, rows: Sequence[PersonRow], household_ids: dict[str, uuid.UUID],
-                             verified: Sequence[uuid.UUID], updated_households: Sequence[uuid.UUID]) -> None:
+                             verified: Sequence[uuid.UUID], updated_households: Sequence[uuid.UUID],
+                             family_ids: dict[str, uuid.UUID] | None = None) -> None:
         if not rows:
             return
+        family_ids = family_ids or {}
         await self.session.execute(UPSERT_PERSONS, {
             "system": system, "keys": [r.key for r in rows],
             "household_ids": [household_ids[r.household_key] for r in rows],
@@ -263,7 +294,9 @@ class SyncRepository:
             "flags": [",".join(r.nik_flags) for r in rows], "names": [r.name for r in rows],
             "sexes": [r.sex for r in rows], "births": [r.birth_date for r in rows],
             "places": [r.birth_place for r in rows], "relationships": [r.relationship for r in rows],
-            "disabilities": [r.has_disability for r in rows], "verified": list(verified)})
+            "disabilities": [r.has_disability for r in rows], "verified": list(verified),
+            "family_ids": [family_ids.get(f"{r.household_key}/{r.kk_number}") if r.kk_number else None
+                           for r in rows]})
         if updated_households:  # a household seen for the first time has nobody to archive
             await self.session.execute(ARCHIVE_DEPARTED, {
                 "system": system, "household_ids": list(updated_households), "keys": [r.key for r in rows]})

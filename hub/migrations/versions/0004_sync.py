@@ -1,6 +1,6 @@
 """sync: connectors, runs, checkpoints, quarantine, outbox, Dukcapil evidence, source conflicts
 
-Also makes (source_system, source_record_id) unique on households and persons: the natural key the
+Also makes (source_system, source_record_id) unique on households, families and persons: the natural key the
 sync engine upserts on (``ON CONFLICT``), so a record synced twice is one row, never two.
 
 Revision ID: 0004
@@ -180,6 +180,7 @@ def upgrade() -> None:
     op.create_index(op.f('ix_sync_conflicts_village_code'), 'sync_conflicts', ['village_code'], unique=False)
     op.create_index('uq_households_source_key', 'households', ['source_system', 'source_record_id'], unique=True)
     op.create_index('uq_persons_source_key', 'persons', ['source_system', 'source_record_id'], unique=True)
+    op.create_index('uq_families_source_key', 'families', ['source_system', 'source_record_id'], unique=True)
     security.enable(SCOPED_TABLES)
     security.grant_writes(CONFIG_TABLES)
     # ### end Alembic commands ###
@@ -188,6 +189,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in SCOPED_TABLES:
         op.execute(f"DROP POLICY IF EXISTS region_scope ON {table}")
+    op.drop_index('uq_families_source_key', table_name='families')
     op.drop_index('uq_persons_source_key', table_name='persons')
     op.drop_index('uq_households_source_key', table_name='households')
     op.drop_index(op.f('ix_sync_conflicts_village_code'), table_name='sync_conflicts')

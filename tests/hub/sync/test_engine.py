@@ -29,6 +29,10 @@ async def test_full_sync_stores_every_household_and_reconciles(harness: Harness)
         world.households)
     assert await harness.scalar("SELECT count(*) FROM persons WHERE source_system = 'siks-ng'") == sum(
         len(h.members) for h in world.households)
+    # Family cards: one row per (household, KK number), every member linked to theirs.
+    assert await harness.scalar("SELECT count(*) FROM families") == len(
+        {(h.household_id, p.kk_number) for h in world.households for p in h.members})
+    assert await harness.scalar("SELECT count(*) FROM persons WHERE family_id IS NULL") == 0
     # Provenance on every synced row.
     assert await harness.scalar(
         "SELECT count(*) FROM persons WHERE source_record_id IS NULL OR source_version IS NULL "
