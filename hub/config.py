@@ -77,6 +77,9 @@ class Settings(BaseSettings):
         if isinstance(data, dict) and isinstance(data.get("cors_origins"), str):
             raw = data["cors_origins"]
             data = {**data, "cors_origins": [o.strip() for o in raw.split(",") if o.strip()]}
+        if isinstance(data, dict) and isinstance(data.get("connector_url_schemes"), str):
+            raw = data["connector_url_schemes"]
+            data = {**data, "connector_url_schemes": [o.strip() for o in raw.split(",") if o.strip()]}
         return data
 
     @model_validator(mode="after")
