@@ -184,15 +184,17 @@ def demo(
     logging.basicConfig(level=logging.INFO)
     settings = Settings(port=port)
     urls = _urls(settings)
-    console.print("[bold]1/4[/] migrating")
+    console.print("[bold]1/5[/] migrating")
     _migrate(urls)
-    console.print("[bold]2/4[/] loading regions")
+    console.print("[bold]2/5[/] loading regions")
     asyncio.run(_load_regions(urls.owner))
-    console.print("[bold]3/4[/] seeding 2,000 synthetic households (skipped when the database has households)")
+    console.print("[bold]3/5[/] seeding 2,000 synthetic households (skipped when the database has households)")
     seeded = asyncio.run(_seed(urls.owner, 2_000, 1, None, only_if_empty=True))
     if seeded is not None:
         _print_seed(seeded)
-    console.print("[bold]4/4[/] serving")
+    console.print("[bold]4/5[/] starting the mock government systems")
+    _demo_sources(settings, urls)
+    console.print("[bold]5/5[/] serving")
     console.print(f"\n  GraphiQL: [link]http://{settings.host}:{port}/graphql[/link]\n")
     uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="info")
 
@@ -204,3 +206,55 @@ def match_pending() -> None:
 
     matched = asyncio.run(match_pending_enrolments(_urls(Settings()).app))
     console.print(f"matched {matched} pending enrolments")
+
+
+# Connectors, sync and the mock government systems (issue 6).
+mocks_app = typer.Typer(help="The mock government systems (SIKS-NG, Dukcapil, PIP, PBI-JK, Baznas).",
+                        no_args_is_help=True)
+app.add_typer(mocks_app, name="mocks")
+
+
+@mocks_app.command("serve")
+def mocks_serve(
+    config: Annotated[str | None, typer.Option(help="JSON file with ports, credentials and faults.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the synthetic population.")] = None,
+    size: Annotated[int | None, typer.Option(help="Households in the synthetic population.")] = None,
+) -> None:
+    """Serve the five mock systems on loopback until Ctrl-C (same as ``python -m mocks``)."""
+    from mocks.__main__ import main as serve_mocks
+
+    argv = [*(["--config", config] if config else []), *(["--seed", str(seed)] if seed is not None else []),
+            *(["--size", str(size)] if size is not None else [])]
+    serve_mocks(argv)
+
+
+def _register_sync() -> None:
+    from hub.sync.cli import register
+
+    register(app)
+
+
+_register_sync()
+
+
+def _demo_sources(settings: Settings, urls: DatabaseUrls) -> None:
+    """Start the mock systems for the rest of the demo, configure a connector per source, sync once."""
+    import threading
+
+    from hub.db.engine import make_engine, make_sessionmaker
+    from hub.sync.demo import configure_and_sync
+    from mocks.server import MockConfig, MockSystems
+
+    systems = MockSystems(MockConfig())
+    threading.Thread(target=lambda: asyncio.run(systems.serve()), daemon=True, name="mocks").start()
+    console.print("      mock systems up; first sync from each source:")
+
+    async def run() -> None:
+        engine = make_engine(urls.app, pool_size=3, max_overflow=1)
+        try:
+            await configure_and_sync(make_sessionmaker(engine), settings, systems.urls,
+                                     systems.config.client_credentials, say=console.print)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())

@@ -84,6 +84,18 @@ class Settings(BaseSettings):
         description="Trace each GraphQL operation with OpenTelemetry (needs the `otel` extra); exporter "
         "settings come from the standard OTEL_EXPORTER_OTLP_* variables.",
     )
+    # Connectors and sync (issue 6).
+    sync_page_size: int = Field(default=500, description="Records asked of a source per page during a sync; "
+                                "each page and its checkpoint commit together.")
+    connector_url_schemes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["https", "http"],
+        description="URL schemes a connector's base URL may use (comma-separated).",
+    )
+    connector_allow_private_urls: bool | None = Field(
+        default=None,
+        description="Let connector base URLs point at loopback/private addresses (the mocks). "
+        "Unset: allowed in dev/test, refused in prod.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -91,6 +103,9 @@ class Settings(BaseSettings):
         if isinstance(data, dict) and isinstance(data.get("cors_origins"), str):
             raw = data["cors_origins"]
             data = {**data, "cors_origins": [o.strip() for o in raw.split(",") if o.strip()]}
+        if isinstance(data, dict) and isinstance(data.get("connector_url_schemes"), str):
+            raw = data["connector_url_schemes"]
+            data = {**data, "connector_url_schemes": [o.strip() for o in raw.split(",") if o.strip()]}
         return data
 
     @model_validator(mode="after")
@@ -109,6 +124,12 @@ class Settings(BaseSettings):
         if problems:
             raise UnsafeSettings("refusing to start the production profile: " + "; ".join(problems))
         return self
+
+    @property
+    def allows_private_connector_urls(self) -> bool:
+        if self.connector_allow_private_urls is not None:
+            return self.connector_allow_private_urls
+        return self.profile is not Profile.prod
 
     @property
     def is_dev(self) -> bool:

@@ -37,6 +37,7 @@ from hub.config import Profile, Settings
 from hub.db.engine import make_engine, make_sessionmaker, resolve_urls
 from hub.db.migrate import head_revision
 from hub.logs import configure_logging
+from schema.connectors import ConnectorMutation, ConnectorQuery
 from schema.context import Context
 from schema.observability import HubSchema, OperationObserver, RequestIdMiddleware, metrics_endpoint
 from schema.protocol import BodyLimit, HubErrors, RootFieldLimiter, format_error
@@ -52,8 +53,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     2.7, not strawberry's newest default: the version every current composer and gateway accepts.
     """
     settings = settings or Settings()
-    query = merge_types("Query", (Query, WorkflowQuery))
-    mutation = merge_types("Mutation", (WorkflowMutation, PushMutation))
+    query = merge_types("Query", (Query, WorkflowQuery, ConnectorQuery))
+    mutation = merge_types("Mutation", (WorkflowMutation, PushMutation, ConnectorMutation))
     return HubSchema(query=query, mutation=mutation, federation_version="2.7",
                      extensions=[*schema_extensions(settings), OperationObserver, *tracing_extensions(settings)])
 

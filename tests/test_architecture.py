@@ -1,7 +1,8 @@
 """The dependency direction between top-level packages (STYLE.md), checked on the source's imports.
 
 schema -> hub -> auth; hub -> connectors (ports only); mocks -> connectors. Nothing imports schema
-except schema itself and the CLI's app wiring; connectors import nothing of ours.
+except schema itself and the CLI's app wiring; connectors import nothing of ours. Only the wiring
+modules reach concrete connector clients; the rest of hub/ sees ports and the exception tree.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ EXCEPTIONS: dict[str, set[str]] = {
     "hub.cli": {"schema", "mocks"},
     "hub.__main__": {"schema", "mocks"},
     "hub.cli_schema": {"schema"},
+    "hub.sync.cli": {"mocks"},
     # The mocks serve the same synthetic population as `slrt-hub seed`, and NIKs built the same way.
     "mocks": {"hub.seed.population", "hub.identity", "hub.regions.loader"},
 }
@@ -49,6 +51,11 @@ def _imports(path: Path) -> set[str]:
     return {name for name in found if name.split(".")[0] in PACKAGES}
 
 
+# Concrete connector clients are chosen in these modules only.
+HUB_WIRING = {"hub.cli", "hub.sync.wiring", "hub.sync.cli"}
+CONNECTOR_PORTS = {"connectors.ports", "connectors.errors"}
+
+
 def _violations(root: Path = ROOT) -> list[str]:
     problems = []
     for package in PACKAGES:
@@ -60,6 +67,10 @@ def _violations(root: Path = ROOT) -> list[str]:
             }
             for imported in _imports(path):
                 top = imported.split(".")[0]
+                if (package == "hub" and top == "connectors" and module not in HUB_WIRING
+                        and not any(imported == p or imported.startswith(p + ".") for p in CONNECTOR_PORTS)):
+                    problems.append(f"{module} imports {imported}")
+                    continue
                 if top in ALLOWED[package]:
                     continue
                 if any(imported == e or imported.startswith(e + ".") for e in extra):
@@ -77,4 +88,11 @@ def test_checker_catches_a_wrong_direction(tmp_path: Path) -> None:
     (tmp_path / "connectors" / "client.py").write_text("from hub.models import Person\n")
     (tmp_path / "mocks").mkdir()
     (tmp_path / "mocks" / "server.py").write_text("import hub.identity\nfrom hub.db import engine\n")
-    assert _violations(tmp_path) == ["connectors.client imports hub.models", "mocks.server imports hub.db"]
+    (tmp_path / "hub").mkdir()
+    (tmp_path / "hub" / "service.py").write_text("from connectors.ports import RegistrySource\n"
+                                                 "from connectors.siks_ng import Client\n")
+    assert _violations(tmp_path) == [
+        "hub.service imports connectors.siks_ng",
+        "connectors.client imports hub.models",
+        "mocks.server imports hub.db",
+    ]

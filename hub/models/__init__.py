@@ -21,6 +21,17 @@ from hub.models.registry import (
     Relationship,
     Sex,
 )
+from hub.models.sync import (
+    Connector,
+    NikCheck,
+    OutboxMessage,
+    OutboxStatus,
+    QuarantinedRecord,
+    RunStatus,
+    SyncCheckpoint,
+    SyncConflict,
+    SyncRun,
+)
 from hub.models.workflow import (
     Case,
     CaseEvent,
@@ -39,3 +50,7 @@ __all__ = [
     "Review", "Sex", "SubmissionStatus", "TargetUnit",
 ]
 __all__ += ["IdempotencyKey", "PendingEnrolment"]
+__all__ += [  # sync (issue 6)
+    "Connector", "NikCheck", "OutboxMessage", "OutboxStatus", "QuarantinedRecord", "RunStatus",
+    "SyncCheckpoint", "SyncConflict", "SyncRun",
+]

@@ -63,6 +63,8 @@ class Household(UUIDPk, RegionScoped, Provenance, Timestamps, Base):
     __table_args__ = (
         CheckConstraint("decile BETWEEN 1 AND 10", name="decile"),
         Index("ix_households_source", "source_system", "source_record_id"),
+        # The sync engine's natural key (migration 0004); rows entered in the hub have no record id.
+        Index("uq_households_source_key", "source_system", "source_record_id", unique=True),
     )
 
     registry_id: Mapped[str | None] = mapped_column(String(32), index=True)
@@ -95,6 +97,8 @@ class Family(UUIDPk, RegionScoped, Provenance, Timestamps, Base):
     """A family card (Kartu Keluarga). One household may hold several."""
 
     __tablename__ = "families"
+    # The sync engine's natural key (migration 0004): "<household record id>/<kk number>".
+    __table_args__ = (Index("uq_families_source_key", "source_system", "source_record_id", unique=True),)
 
     # Not unique: sources send duplicated and malformed KK numbers, which are flagged, not merged.
     kk_number: Mapped[str] = mapped_column(String(64), index=True)
@@ -109,6 +113,8 @@ class Family(UUIDPk, RegionScoped, Provenance, Timestamps, Base):
 
 class Person(UUIDPk, RegionScoped, Provenance, Timestamps, Base):
     __tablename__ = "persons"
+    # The sync engine's natural key (migration 0004).
+    __table_args__ = (Index("uq_persons_source_key", "source_system", "source_record_id", unique=True),)
 
     # The NIK as received, normalised when valid. Not unique: duplicates are flagged, never merged.
     nik: Mapped[str] = mapped_column(String(64), index=True)

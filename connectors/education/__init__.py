@@ -1,0 +1,5 @@
+"""Education programme lists (PIP / KIP recipients, Kemendikbud)."""
+
+from connectors.education.client import EducationClient
+
+__all__ = ["EducationClient"]

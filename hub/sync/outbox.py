@@ -1,0 +1,100 @@
+"""The outbox: pushes to other systems written in the same transaction as the change they report,
+delivered after commit, retried with backoff, idempotent on the receiving side.
+
+A message is delivered at least once: a worker that dies after the partner accepted but before it
+recorded the delivery sends it again, and the partner's idempotency key (Baznas ``Idempotency-Key``,
+SIKS-NG ``id_usulan``) turns the second send into a read of the first answer. Several workers can
+deliver at once: each claims its batch with ``FOR UPDATE SKIP LOCKED``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from auth.principal import Principal
+from connectors.errors import ConnectorError, Unavailable
+from connectors.ports import PartnerReferralSink, Referral, RegistrySink, Submission, SubmissionKind
+from hub.db.engine import set_scope
+from hub.models import OutboxMessage, OutboxStatus
+from hub.sync.engine import region_columns
+
+SYSTEM = Principal.system("outbox")
+Handler = Callable[[OutboxMessage], Awaitable[dict[str, Any]]]
+
+
+def enqueue(session: AsyncSession, *, topic: str, idempotency_key: str, payload: dict[str, Any],
+            region_code: str, connector_id: uuid.UUID | None = None) -> OutboxMessage:
+    """Add a message to the caller's transaction: it exists if and only if the change commits."""
+    message = OutboxMessage(topic=topic, idempotency_key=idempotency_key, payload=payload,
+                            connector_id=connector_id, **region_columns(region_code))
+    session.add(message)
+    return message
+
+
+def referral_handler(sink: PartnerReferralSink) -> Handler:
+    async def deliver(message: OutboxMessage) -> dict[str, Any]:
+        p = message.payload
+        status = await sink.refer(Referral(idempotency_key=message.idempotency_key,
+                                           programme_code=p["programme_code"], nik=p["nik"], name=p["name"],
+                                           village_code=p["village_code"], reason=p["reason"]))
+        return {"referral_id": status.referral_id, "state": status.state.value}
+
+    return deliver
+
+
+def submission_handler(sink: RegistrySink, kind: SubmissionKind) -> Handler:
+    async def deliver(message: OutboxMessage) -> dict[str, Any]:
+        receipt = await sink.submit(Submission(kind=kind, key=message.idempotency_key, payload=message.payload))
+        return {"ticket": receipt.ticket, "status": receipt.status}
+
+    return deliver
+
+
+@dataclass
+class DeliveryReport:
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def _backoff(attempts: int, base: float) -> timedelta:
+    return timedelta(seconds=min(base * 2 ** (attempts - 1), 3600.0))
+
+
+async def deliver_due(sessionmaker: async_sessionmaker[AsyncSession], handlers: Mapping[str, Handler], *,
+                      batch: int = 50, backoff_base: float = 5.0) -> DeliveryReport:
+    """Deliver one batch of due messages whose topic has a handler."""
+    report = DeliveryReport()
+    async with sessionmaker() as session, session.begin():
+        await set_scope(session, SYSTEM)
+        stmt = (select(OutboxMessage)
+                .where(OutboxMessage.status == OutboxStatus.pending,
+                       OutboxMessage.next_attempt_at <= datetime.now(UTC),
+                       OutboxMessage.topic.in_(list(handlers)))
+                .order_by(OutboxMessage.created_at).limit(batch).with_for_update(skip_locked=True))
+        for message in (await session.execute(stmt)).scalars():
+            message.attempts += 1
+            try:
+                message.result = await handlers[message.topic](message)
+            except Unavailable as exc:
+                message.last_error = f"{type(exc).__name__}: {exc.message}"
+                message.next_attempt_at = datetime.now(UTC) + _backoff(message.attempts, backoff_base)
+                report.retrying += 1
+                continue
+            except ConnectorError as exc:  # refused or contract broken: retrying sends the same thing
+                message.last_error = f"{type(exc).__name__}: {exc.message}"
+                message.status = OutboxStatus.failed
+                report.failed += 1
+                continue
+            message.status = OutboxStatus.delivered
+            message.delivered_at = datetime.now(UTC)
+            message.last_error = None
+            report.delivered += 1
+    return report

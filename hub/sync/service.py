@@ -1,0 +1,156 @@
+"""Connector management and sync runs: the rules. SQL lives in the repository; the transport calls these."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from croniter import croniter  # type: ignore[import-untyped,unused-ignore]  # hints exist only in some versions
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from auth.principal import NATIONAL, Principal, Role
+from connectors.errors import ConnectorError
+from connectors.ports import EnrolmentSource, RegistrySource
+from hub.config import Settings
+from hub.errors import Forbidden, Invalid, NotFound
+from hub.models import Connector, QuarantinedRecord, SyncRun
+from hub.sync.engine import Progress, RunResult, SyncEngine
+from hub.sync.repository import QuarantineRepository, SyncRepository
+from hub.sync.secrets import seal
+from hub.sync.urls import validate_base_url
+
+KINDS = ("siks-ng", "dukcapil", "education", "health", "baznas")
+MANAGERS = {Role.district_it_admin, Role.system}
+CREDENTIAL_FIELDS = {"api_key", "client_id", "client_secret"}
+
+
+class Closable(Protocol):
+    async def ping(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+SourceFactory = Callable[[Connector], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorInput:
+    name: str
+    kind: str
+    base_url: str
+    region_code: str | None = None
+    schedule: str | None = None
+    enabled: bool = True
+    credentials: dict[str, str] | None = None
+    options: dict[str, Any] | None = None
+
+
+def may_manage(principal: Principal, region_code: str | None) -> bool:
+    """District IT admins manage connectors of their regions; national scope manages all (and national ones)."""
+    if principal.role not in MANAGERS:
+        return False
+    if principal.scope.is_national:
+        return True
+    if region_code is None:
+        return False
+    return any(region_code == c or region_code.startswith(c + ".") for c in principal.scope.codes if c != NATIONAL)
+
+
+async def _validate(data: ConnectorInput, settings: Settings) -> str:
+    if data.kind not in KINDS:
+        raise Invalid(f"kind must be one of {', '.join(KINDS)}", field="kind")
+    if not data.name.strip():
+        raise Invalid("name is required", field="name")
+    if data.credentials is not None and set(data.credentials) - CREDENTIAL_FIELDS:
+        raise Invalid(f"credentials accept only {', '.join(sorted(CREDENTIAL_FIELDS))}", field="credentials")
+    if data.schedule and not croniter.is_valid(data.schedule):
+        raise Invalid("schedule is not a cron expression", field="schedule")
+    return await validate_base_url(data.base_url, settings)
+
+
+async def create_connector(session: AsyncSession, principal: Principal, settings: Settings,
+                           data: ConnectorInput) -> Connector:
+    if not may_manage(principal, data.region_code):
+        raise Forbidden("you may manage connectors only for your own regions")
+    base_url = await _validate(data, settings)
+    connector = Connector(name=data.name.strip(), kind=data.kind, base_url=base_url, region_code=data.region_code,
+                          schedule=data.schedule or None, enabled=data.enabled, options=data.options or {},
+                          credentials=seal(settings, data.credentials) if data.credentials else None)
+    session.add(connector)
+    await session.flush()
+    return connector
+
+
+async def update_connector(session: AsyncSession, principal: Principal, settings: Settings,
+                           connector_id: uuid.UUID, data: ConnectorInput) -> Connector:
+    connector = await get_connector(session, principal, connector_id)
+    if not may_manage(principal, data.region_code):
+        raise Forbidden("you may manage connectors only for your own regions")
+    connector.base_url = await _validate(data, settings)
+    connector.name, connector.kind, connector.region_code = data.name.strip(), data.kind, data.region_code
+    connector.schedule, connector.enabled = data.schedule or None, data.enabled
+    if data.options is not None:
+        connector.options = data.options
+    if data.credentials is not None:  # absent: keep the stored ones (they are never sent back to be re-sent)
+        connector.credentials = seal(settings, data.credentials)
+    await session.flush()
+    return connector
+
+
+async def get_connector(session: AsyncSession, principal: Principal, connector_id: uuid.UUID) -> Connector:
+    connector = await session.get(Connector, connector_id)
+    if connector is None or not may_manage(principal, connector.region_code):
+        raise NotFound("no such connector")
+    return connector
+
+
+async def list_connectors(session: AsyncSession, principal: Principal) -> list[Connector]:
+    rows = (await session.execute(select(Connector).order_by(Connector.name))).scalars().all()
+    return [c for c in rows if may_manage(principal, c.region_code)]
+
+
+async def runs(session: AsyncSession, connector: Connector, limit: int = 50) -> Sequence[SyncRun]:
+    return await SyncRepository(session).runs(connector.id, limit)
+
+
+async def quarantine(session: AsyncSession, principal: Principal, connector: Connector, *, limit: int = 50,
+                     include_resolved: bool = False) -> Sequence[QuarantinedRecord]:
+    return await QuarantineRepository(session, principal).for_connector(connector.id, limit=limit,
+                                                                        include_resolved=include_resolved)
+
+
+async def usage_report(session: AsyncSession, since: datetime | None = None) -> list[dict[str, Any]]:
+    """Dukcapil calls per month and purpose, as the data-sharing agreement requires them reported."""
+    return [{"month": r.month, "purpose": r.purpose, "calls": int(r.calls)}
+            for r in await SyncRepository(session).usage(since)]
+
+
+async def test_connection(client: Closable) -> str | None:
+    """None when the source answered; otherwise what went wrong, in words safe to show (no secrets)."""
+    try:
+        await client.ping()
+    except ConnectorError as exc:
+        return f"{type(exc).__name__}: {exc.message}"
+    finally:
+        await client.aclose()
+    return None
+
+
+async def run_sync(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    connector: Connector,
+    source: RegistrySource | EnrolmentSource,
+    *,
+    full: bool = False,
+    page_size: int = 500,
+    on_page: Callable[[Progress], None] | None = None,
+) -> RunResult:
+    if connector.kind in ("dukcapil",):
+        raise Invalid("a Dukcapil connector verifies NIKs; it has nothing to pull", field="connector")
+    engine = SyncEngine(sessionmaker, connector, source, full=full,
+                        page_size=int((connector.options or {}).get("page_size", page_size)), on_page=on_page)
+    return await engine.run()

@@ -1,0 +1,254 @@
+"""GraphQL management of connectors for district IT admins (their regency; national scope: all).
+
+Credentials are write-only: the input takes them, no type returns them (``hasCredentials`` says
+whether some are stored). Every resolver goes through ``hub.sync.service``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from auth.principal import Principal
+from hub.db.engine import set_scope, unit_of_work
+from hub.errors import Forbidden, HubError, Invalid
+from hub.models import Connector as ConnectorModel
+from hub.models import QuarantinedRecord as QuarantineModel
+from hub.models import SyncRun as SyncRunModel
+from hub.sync import service
+from hub.sync.wiring import build_source
+from schema.context import Info
+from schema.errors import ErrorCode, UserError
+from schema.ids import from_global_id, to_global_id
+
+
+@strawberry.enum(description="How a sync run ended (or that it is still running).")
+class SyncRunStatus(Enum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    MISMATCH = "mismatch"
+    FAILED = "failed"
+    CRASHED = "crashed"
+    SKIPPED = "skipped"
+
+
+@strawberry.type(description="One sync of a connector: when, how it ended, and what it did.")
+class SyncRun:
+    id: strawberry.ID
+    status: SyncRunStatus = strawberry.field(description="MISMATCH: finished, but the per-region reconciliation "
+                                             "with the source found a difference. CRASHED: the worker died; the "
+                                             "next run resumed from the last committed page.")
+    full: bool = strawberry.field(description="True: everything was pulled; false: only changes since the last run.")
+    resumed: bool = strawberry.field(description="True when this run continued an interrupted one from its checkpoint.")
+    started_at: datetime
+    finished_at: datetime | None
+    pages: int
+    fetched: int = strawberry.field(description="Records received (valid or not).")
+    inserted: int
+    updated: int
+    unchanged: int = strawberry.field(description="Records whose source version the hub already had.")
+    quarantined: int = strawberry.field(description="Records set aside with a reason (see `quarantine`).")
+    duplicate_pages: int = strawberry.field(description="Pages the source sent twice; detected and fetched again.")
+    out_of_order_pages: int = strawberry.field(description="Pages sent out of order; detected and fetched again.")
+    error: str | None = strawberry.field(description="Why the run failed. Never contains credentials.")
+    reconciliation: JSON | None = strawberry.field(
+        description="Per region: the source's and the hub's counts and whether their digests match.")
+
+    @classmethod
+    def from_model(cls, run: SyncRunModel) -> SyncRun:
+        return cls(id=to_global_id("SyncRun", run.id), status=SyncRunStatus(run.status.value), full=run.full,
+                   resumed=run.resumed, started_at=run.started_at, finished_at=run.finished_at, pages=run.pages,
+                   fetched=run.fetched, inserted=run.inserted, updated=run.updated, unchanged=run.unchanged,
+                   quarantined=run.quarantined, duplicate_pages=run.duplicate_pages,
+                   out_of_order_pages=run.out_of_order_pages, error=run.error,
+                   reconciliation=JSON(run.reconciliation) if run.reconciliation is not None else None)
+
+
+@strawberry.type(description="A configured connection to an external system (SIKS-NG, Dukcapil, PIP, PBI-JK, Baznas).")
+class Connector:
+    id: strawberry.ID
+    name: str
+    kind: str = strawberry.field(description="siks-ng, dukcapil, education, health or baznas.")
+    base_url: str
+    region_code: str | None = strawberry.field(description="What is pulled, and who manages it. Null: national.")
+    schedule: str | None = strawberry.field(description="Cron expression for scheduled runs.")
+    enabled: bool
+    has_credentials: bool = strawberry.field(description="Whether credentials are stored. They are never returned.")
+    db_id: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_model(cls, c: ConnectorModel) -> Connector:
+        return cls(id=to_global_id("Connector", c.id), name=c.name, kind=c.kind, base_url=c.base_url,
+                   region_code=c.region_code, schedule=c.schedule, enabled=c.enabled,
+                   has_credentials=c.credentials is not None, db_id=c.id)
+
+    @strawberry.field(description="Most recent runs first.")
+    async def runs(self, info: Info, limit: int = 20) -> list[SyncRun]:
+        principal = _require(info)
+        async with unit_of_work(info.context.sessionmaker, principal) as session:
+            connector = await service.get_connector(session, principal, self.db_id)
+            rows = await service.runs(session, connector, min(limit, 100))
+        return [SyncRun.from_model(r) for r in rows]
+
+    @strawberry.field(description="Records from this connector set aside with the reason, open ones first. "
+                      "Within your regions only.")
+    async def quarantine(self, info: Info, limit: int = 50, include_resolved: bool = False) -> list[Quarantined]:
+        principal = _require(info)
+        async with unit_of_work(info.context.sessionmaker, principal) as session:
+            connector = await service.get_connector(session, principal, self.db_id)
+            rows = await service.quarantine(session, principal, connector, limit=min(limit, 200),
+                                            include_resolved=include_resolved)
+        return [Quarantined.from_model(r) for r in rows]
+
+
+@strawberry.type(description="A source record the hub could not take, kept with the reason and the payload "
+                 "as received.")
+class Quarantined:
+    id: strawberry.ID
+    kind: str = strawberry.field(description="invalid: failed validation; unmatched: its NIK is not in the registry.")
+    natural_key: str | None
+    source_version: str | None
+    reason: str
+    raw: JSON = strawberry.field(description="The record exactly as the source sent it.")
+    created_at: datetime
+    resolved_at: datetime | None
+
+    @classmethod
+    def from_model(cls, q: QuarantineModel) -> Quarantined:
+        return cls(id=to_global_id("Quarantined", q.id), kind=q.kind, natural_key=q.natural_key,
+                   source_version=q.source_version, reason=q.reason, raw=JSON(q.raw), created_at=q.created_at,
+                   resolved_at=q.resolved_at)
+
+
+@strawberry.input(description="A connector's configuration. Omit `credentials` on update to keep the stored ones.")
+class ConnectorInput:
+    name: str
+    kind: str
+    base_url: str
+    region_code: str | None = None
+    schedule: str | None = None
+    enabled: bool = True
+    credentials: JSON | None = strawberry.field(
+        default=None, description='{"apiKey": ...} or {"clientId": ..., "clientSecret": ...}. Write-only.')
+
+    def to_service(self) -> service.ConnectorInput:
+        creds: dict[str, Any] | None = None
+        if self.credentials is not None:
+            names = {"apiKey": "api_key", "clientId": "client_id", "clientSecret": "client_secret"}
+            raw: Any = self.credentials
+            if not isinstance(raw, dict):
+                raise Invalid("credentials must be an object", field="credentials")
+            creds = {names.get(str(k), str(k)): str(v) for k, v in raw.items()}
+        return service.ConnectorInput(name=self.name, kind=self.kind, base_url=self.base_url,
+                                      region_code=self.region_code, schedule=self.schedule, enabled=self.enabled,
+                                      credentials=creds)
+
+
+@strawberry.type(description="The outcome of `testConnection`.")
+class ConnectionTest:
+    ok: bool
+    message: str | None = strawberry.field(description="What went wrong, when it did. Never contains credentials.")
+
+
+ConnectorResult = Annotated[Connector | UserError, strawberry.union("ConnectorResult")]
+ConnectionTestResult = Annotated[ConnectionTest | UserError, strawberry.union("ConnectionTestResult")]
+SyncRunResult = Annotated[SyncRun | UserError, strawberry.union("SyncRunResult")]
+
+
+def _require(info: Info) -> Principal:
+    principal = info.context.principal
+    if principal is None:
+        raise HubError("sign in first", code="UNAUTHENTICATED")
+    if principal.role not in service.MANAGERS:
+        raise Forbidden("connectors are managed by district IT admins")
+    return principal
+
+
+def _error(exc: HubError) -> UserError:
+    if exc.code == "UNAUTHENTICATED":
+        return UserError(code=ErrorCode.UNAUTHENTICATED, message=exc.message)
+    return UserError.from_error(exc)
+
+
+@strawberry.type
+class ConnectorQuery:
+    @strawberry.field(description="Connectors you manage (your regency's; all with national scope).")
+    async def connectors(self, info: Info) -> list[Connector]:
+        principal = _require(info)
+        async with unit_of_work(info.context.sessionmaker, principal) as session:
+            rows = await service.list_connectors(session, principal)
+        return [Connector.from_model(c) for c in rows]
+
+    @strawberry.field(description="One connector you manage, or null.")
+    async def connector(self, info: Info, id: strawberry.ID) -> Connector | None:
+        principal = _require(info)
+        try:
+            async with unit_of_work(info.context.sessionmaker, principal) as session:
+                return Connector.from_model(
+                    await service.get_connector(session, principal, from_global_id(id, "Connector")))
+        except HubError as exc:
+            if exc.code in ("NOT_FOUND", "INVALID_ID"):
+                return None
+            raise
+
+
+@strawberry.type
+class ConnectorMutation:
+    @strawberry.mutation(description="Configure a new connector for one of your regions.")
+    async def create_connector(self, info: Info, input: ConnectorInput) -> ConnectorResult:
+        try:
+            principal = _require(info)
+            async with unit_of_work(info.context.sessionmaker, principal) as session:
+                created = await service.create_connector(session, principal, info.context.settings,
+                                                         input.to_service())
+            return Connector.from_model(created)
+        except HubError as exc:
+            return _error(exc)
+
+    @strawberry.mutation(description="Change a connector. Credentials are replaced only when given.")
+    async def update_connector(self, info: Info, id: strawberry.ID, input: ConnectorInput) -> ConnectorResult:
+        try:
+            principal = _require(info)
+            async with unit_of_work(info.context.sessionmaker, principal) as session:
+                updated = await service.update_connector(session, principal, info.context.settings,
+                                                         from_global_id(id, "Connector"), input.to_service())
+            return Connector.from_model(updated)
+        except HubError as exc:
+            return _error(exc)
+
+    @strawberry.mutation(description="Call the system with the stored credentials and report whether it answered.")
+    async def test_connection(self, info: Info, id: strawberry.ID) -> ConnectionTestResult:
+        try:
+            principal = _require(info)
+            async with unit_of_work(info.context.sessionmaker, principal) as session:
+                connector = await service.get_connector(session, principal, from_global_id(id, "Connector"))
+            problem = await service.test_connection(build_source(connector, info.context.settings))  # type: ignore[arg-type]
+            return ConnectionTest(ok=problem is None, message=problem)
+        except HubError as exc:
+            return _error(exc)
+
+    @strawberry.mutation(description="Run a sync now and return the finished run. A run already under way "
+                         "elsewhere makes this one SKIPPED.")
+    async def run_sync(self, info: Info, id: strawberry.ID, full: bool = False) -> SyncRunResult:
+        try:
+            principal = _require(info)
+            async with unit_of_work(info.context.sessionmaker, principal) as session:
+                connector = await service.get_connector(session, principal, from_global_id(id, "Connector"))
+            source: Any = build_source(connector, info.context.settings)
+            try:
+                result = await service.run_sync(info.context.sessionmaker, connector, source, full=full,
+                                                page_size=info.context.settings.sync_page_size)
+            finally:
+                await source.aclose()
+            async with info.context.sessionmaker() as session:
+                await set_scope(session, principal)
+                run = await session.get(SyncRunModel, result.run_id)
+            assert run is not None
+            return SyncRun.from_model(run)
+        except HubError as exc:
+            return _error(exc)

@@ -1,0 +1,149 @@
+"""GraphQL connector management: who may manage what, write-only credentials, test and run."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.requests import Request
+
+from auth.principal import Principal, RegionScope, Role
+from hub.config import Settings
+from mocks.server import SYSTEMS, MockConfig, MockSystems
+from schema.app import create_app
+
+SECRET = "siks-dev-key"  # the mock's key: a secret the hub must never echo
+PRINCIPALS = {
+    "sragen-it": Principal("it-1", Role.district_it_admin, RegionScope.of("33.14")),
+    "karanganyar-it": Principal("it-2", Role.district_it_admin, RegionScope.of("33.13")),
+    "facilitator": Principal("f-1", Role.facilitator, RegionScope.of("33.14.01.2001")),
+}
+TEST = "mutation($id: ID!) { testConnection(id: $id) { ... on ConnectionTest { ok message } } }"
+UPDATE = """mutation($id: ID!, $input: ConnectorInput!) { updateConnector(id: $id, input: $input) { __typename } }"""
+CREATE = """mutation($input: ConnectorInput!) { createConnector(input: $input) {
+  __typename ... on Connector { id name kind baseUrl regionCode enabled hasCredentials }
+  ... on UserError { code message field } } }"""
+
+
+@pytest.fixture(scope="module")
+def mocks() -> Iterator[MockSystems]:
+    systems = MockSystems(MockConfig(ports=dict.fromkeys(SYSTEMS, 0), size=40, seed=5))
+    with systems.running():
+        yield systems
+
+
+class Api:
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.texts: list[str] = []
+
+    async def __call__(self, who: str, query: str, **variables: Any) -> dict[str, Any]:
+        response = await self.client.post("/graphql", json={"query": query, "variables": variables},
+                                          headers={"X-Test-Principal": who})
+        self.texts.append(response.text)
+        return dict(response.json())
+
+
+@pytest.fixture
+async def api(settings: Settings, connection: AsyncConnection) -> AsyncIterator[Api]:
+    async def authenticate(request: Request) -> Principal | None:
+        return PRINCIPALS.get(request.headers.get("X-Test-Principal", ""))
+
+    app = create_app(settings, bind=connection, authenticate=authenticate)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://hub.test") as client:
+        yield Api(client)
+
+
+def siks_input(mocks: MockSystems, **overrides: Any) -> dict[str, Any]:
+    return {"name": "siks-sragen", "kind": "siks-ng", "baseUrl": mocks.urls["siks-ng"], "regionCode": "33.14",
+            "credentials": {"apiKey": SECRET}, **overrides}
+
+
+async def test_district_admin_configures_tests_and_runs_a_connector(
+        api: Api, mocks: MockSystems, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    created = (await api("sragen-it", CREATE, input=siks_input(mocks)))["data"]["createConnector"]
+    assert created["__typename"] == "Connector"
+    assert created["hasCredentials"] is True
+    connector_id = created["id"]
+
+    tested = await api("sragen-it", TEST, id=connector_id)
+    assert tested["data"]["testConnection"] == {"ok": True, "message": None}
+
+    ran = await api("sragen-it", """mutation($id: ID!) { runSync(id: $id, full: true) {
+        ... on SyncRun { status inserted quarantined reconciliation } } }""", id=connector_id)
+    run = ran["data"]["runSync"]
+    assert run["status"] == "SUCCEEDED"
+    assert run["inserted"] == len(mocks.world.households)
+    assert run["reconciliation"]["ok"] is True
+
+    history = await api("sragen-it", """query($id: ID!) { connector(id: $id) { runs { status fetched } } }""",
+                        id=connector_id)
+    assert history["data"]["connector"]["runs"] == [{"status": "SUCCEEDED", "fetched": len(mocks.world.households)}]
+
+    # Wrong credentials: the test says so, without echoing either key.
+    wrong = "wrong-key-9d2e"
+    updated = await api("sragen-it", UPDATE, id=connector_id, input=siks_input(mocks, credentials={"apiKey": wrong}))
+    assert updated["data"]["updateConnector"]["__typename"] == "Connector"
+    failed = await api("sragen-it", TEST, id=connector_id)
+    assert failed["data"]["testConnection"]["ok"] is False
+    assert failed["data"]["testConnection"]["message"].startswith("Rejected: siks-ng: HTTP 401")
+
+    everything = "\n".join(api.texts) + caplog.text
+    assert SECRET not in everything
+    assert wrong not in everything
+
+
+async def test_admins_manage_only_their_own_regency(api: Api, mocks: MockSystems) -> None:
+    created = (await api("sragen-it", CREATE, input=siks_input(mocks)))["data"]["createConnector"]
+    assert (await api("karanganyar-it", "{ connectors { id } }"))["data"]["connectors"] == []
+    other = await api("karanganyar-it", "query($id: ID!) { connector(id: $id) { id } }", id=created["id"])
+    assert other["data"]["connector"] is None
+    refused = (await api("karanganyar-it", CREATE, input=siks_input(mocks, name="x")))["data"]["createConnector"]
+    assert refused["code"] == "FORBIDDEN"
+    denied = (await api("facilitator", CREATE, input=siks_input(mocks, name="y")))["data"]["createConnector"]
+    assert denied["code"] == "FORBIDDEN"
+    anonymous = (await api("nobody", CREATE, input=siks_input(mocks, name="z")))["data"]["createConnector"]
+    assert anonymous["code"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    ({"baseUrl": "ftp://siks.example.go.id"}, "baseUrl"),
+    ({"baseUrl": "https://user:pw@siks.example.go.id"}, "baseUrl"),
+    ({"kind": "unknown"}, "kind"),
+    ({"schedule": "every day"}, "schedule"),
+    ({"credentials": {"password": "x"}}, "credentials"),
+])
+async def test_invalid_configuration_is_refused(api: Api, mocks: MockSystems, overrides: dict[str, Any],
+                                                field: str) -> None:
+    result = (await api("sragen-it", CREATE, input=siks_input(mocks, **overrides)))["data"]["createConnector"]
+    assert (result["code"], result["field"]) == ("INVALID_INPUT", field)
+
+
+async def test_private_addresses_are_refused_when_the_setting_says_so(
+        settings: Settings, connection: AsyncConnection, mocks: MockSystems) -> None:
+    strict = settings.model_copy(update={"connector_allow_private_urls": False})
+
+    async def authenticate(request: Request) -> Principal | None:
+        return PRINCIPALS["sragen-it"]
+
+    app = create_app(strict, bind=connection, authenticate=authenticate)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://hub.test") as client:
+        response = await client.post("/graphql", json={"query": CREATE, "variables": {"input": siks_input(mocks)}})
+    result = response.json()["data"]["createConnector"]
+    assert result["code"] == "INVALID_INPUT"
+    assert "private" in result["message"]
+
+
+async def test_the_schema_has_no_field_that_returns_credentials(api: Api) -> None:
+    introspection = await api("sragen-it", '{ __type(name: "Connector") { fields { name } } }')
+    names = {f["name"] for f in introspection["data"]["__type"]["fields"]}
+    assert not {n for n in names if "credential" in n.lower() and n != "hasCredentials"}
+    assert "secret" not in json.dumps(introspection).lower()
