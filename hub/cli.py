@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -181,7 +180,6 @@ def demo(
 
     from schema.app import create_app
 
-    logging.basicConfig(level=logging.INFO)
     settings = Settings(port=port)
     urls = _urls(settings)
     console.print("[bold]1/5[/] migrating")
