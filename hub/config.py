@@ -62,6 +62,18 @@ class Settings(BaseSettings):
     page_max: int = 100
     host: str = "127.0.0.1"
     port: int = 8000
+    # Access control (docs/auth.md).
+    jwks_url: str | None = Field(default=None, description="Identity provider's JWKS; keys need kid and alg.")
+    jwks_file: Path | None = Field(default=None, description="A JWKS document of trusted public keys.")
+    token_signing_key_file: Path | None = Field(
+        default=None, description="Private JWK the built-in token endpoint signs with. Dev/test: generated "
+        "under data_dir when absent.")
+    token_leeway_seconds: int = Field(default=30, ge=0, le=60)
+    token_ttl_seconds: int = Field(default=900, ge=60, le=24 * 3600)
+    rate_limit_requests_per_minute: int = Field(default=600, ge=1)
+    rate_limit_objects_per_minute: int = Field(default=20_000, ge=1)
+    audit_reads: bool = Field(default=True, description="Write an access-log entry for every personal-data "
+                              "operation. Only for benchmarks; the production profile refuses false.")
 
     @model_validator(mode="before")
     @classmethod
@@ -84,9 +96,18 @@ class Settings(BaseSettings):
             problems.append("SLRT_DATABASE_URL is required (the embedded PostgreSQL is for development)")
         if "*" in self.cors_origins:
             problems.append("SLRT_CORS_ORIGINS may not contain '*'")
+        if not self.audit_reads:
+            problems.append("SLRT_AUDIT_READS may not be false (UU PDP art. 31)")
         if problems:
             raise UnsafeSettings("refusing to start the production profile: " + "; ".join(problems))
         return self
+
+    @property
+    def signing_key_path(self) -> Path | None:
+        """Where the token endpoint's private key lives; never generated in production."""
+        if self.token_signing_key_file is not None:
+            return self.token_signing_key_file
+        return None if self.profile is Profile.prod else self.data_dir / "dev-signing-key.jwk.json"
 
     @property
     def is_dev(self) -> bool:

@@ -11,21 +11,25 @@ import strawberry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
+from strawberry.tools import merge_types
 
 from auth.principal import Principal
 from hub.config import Settings
 from hub.db.engine import make_engine, make_sessionmaker, resolve_urls
 from hub.db.migrate import head_revision
+from schema.audit import AuditExtension, AuditQuery
+from schema.auth import AuthGate, AuthState, bearer_authenticate, cors, remembered, token_endpoint
 from schema.context import Context
 from schema.query import Query
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(query=Query)
+    return strawberry.Schema(query=merge_types("Query", (Query, AuditQuery)), extensions=[AuditExtension])
 
 
 @dataclass
@@ -62,7 +66,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     bind: AsyncEngine | AsyncConnection | None = None,
-    authenticate: Authenticate = anonymous,
+    authenticate: Authenticate = bearer_authenticate,
 ) -> Starlette:
     """Build the ASGI app.
 
@@ -70,6 +74,7 @@ def create_app(
     ``authenticate`` turns a request into a principal (tests may pass their own).
     """
     settings = settings or Settings()
+    authenticate = remembered(authenticate)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -79,9 +84,11 @@ def create_app(
             engine = make_engine(urls.app, pool_size=settings.db_pool_size,
                                  max_overflow=settings.db_max_overflow)
         app.state.hub = HubState(settings, make_sessionmaker(bind or engine))  # type: ignore[arg-type]
+        app.state.auth = AuthState.from_settings(settings)
         try:
             yield
         finally:
+            await app.state.auth.aclose()
             if engine is not None:
                 await engine.dispose()
 
@@ -106,5 +113,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/oauth/token", token_endpoint, methods=["POST"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    middleware = [cors(settings), Middleware(AuthGate, authenticate=authenticate)]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
