@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from hub.access_cli import audit_app, clients_app, print_demo_tokens, token
 from hub.config import Settings
 from hub.db.engine import DatabaseUrls, resolve_urls
 from hub.db.migrate import upgrade
@@ -23,6 +24,9 @@ app = typer.Typer(
 )
 regions_app = typer.Typer(help="Kemendagri region reference data.", no_args_is_help=True)
 app.add_typer(regions_app, name="regions")
+app.add_typer(clients_app, name="clients")
+app.add_typer(audit_app, name="audit")
+app.command()(token)
 console = Console(stderr=True)
 
 
@@ -94,5 +98,6 @@ def demo(
     console.print("[bold]2/3[/] loading regions")
     asyncio.run(_load_regions(urls.owner))
     console.print("[bold]3/3[/] serving")
+    print_demo_tokens(settings)
     console.print(f"\n  GraphiQL: [link]http://{settings.host}:{port}/graphql[/link]\n")
     uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="info")
