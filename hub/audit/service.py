@@ -67,11 +67,14 @@ def entry_values(access: Access) -> dict[str, Any]:
     }
 
 
-async def record(session: AsyncSession, access: Access) -> None:
+async def record(session: AsyncSession, access: Access) -> uuid.UUID:
     """Insert one pending entry. The caller commits, and sends nothing if this raises."""
     if access.outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {access.outcome!r}")
-    await AccessLogRepository(session).insert(entry_values(access))
+    values = entry_values(access)
+    await AccessLogRepository(session).insert(values)
+    entry_id: uuid.UUID = values["id"]
+    return entry_id
 
 
 # --- sealing and verification (run as the table owner: ``slrt-hub audit seal|verify|anchor``) -----

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ARRAY, BigInteger, Boolean, CheckConstraint, DateTime, Index, String, Text, Uuid, func, text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Index, String, Text, Uuid, func, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db.base import Base, Timestamps, UUIDPk
