@@ -26,6 +26,7 @@ from auth.principal import Principal
 from auth.ratelimit import RateLimiter
 from auth.tokens import InvalidToken, TokenIssuer, TokenVerifier
 from hub import tokens as hub_tokens
+from hub.audit import service as audit_service
 from hub.clients import service as client_service
 from hub.config import Settings
 
@@ -95,6 +96,24 @@ def unauthorized() -> JSONResponse:
                         headers={"WWW-Authenticate": 'Bearer error="invalid_token"', "Cache-Control": "no-store"})
 
 
+def rate_limited(retry_after: int) -> JSONResponse:
+    return JSONResponse(RATE_LIMITED_BODY, status_code=429, headers={"Retry-After": str(retry_after)})
+
+
+async def record_rejected_token(request: Request) -> None:
+    """A refused token is an attempt at access: it goes into the access log too (nothing is returned anyway)."""
+    settings: Settings = request.app.state.hub.settings
+    if not settings.audit_reads:
+        return
+    access = audit_service.Access(principal=None, outcome="denied", error_codes=["INVALID_TOKEN"],
+                                  source_ip=request.client.host if request.client else None)
+    try:
+        async with request.app.state.hub.sessionmaker() as session, session.begin():
+            await audit_service.record(session, access)
+    except Exception:  # the caller gets its 401 regardless; the failure must reach the operators
+        log.exception("could not record a refused token in the access log")
+
+
 class AuthGate:
     """ASGI middleware: 401 for a bad token, 429 over budget, before the GraphQL app sees the request."""
 
@@ -117,13 +136,18 @@ class AuthGate:
                 principal = await self.authenticate(request)
             except InvalidToken as exc:
                 log.info("rejected bearer token from %s: %s", rate_key(None, request), exc.reason)
-                await unauthorized()(scope, receive, send)
+                response: Response = unauthorized()
+                retry_after = request.app.state.auth.limiter.hit(rate_key(None, request))
+                if retry_after is not None:
+                    response = rate_limited(retry_after)
+                else:
+                    await record_rejected_token(request)
+                await response(scope, receive, send)
                 return
         limiter: RateLimiter = request.app.state.auth.limiter
         retry_after = limiter.hit(rate_key(principal, request))
         if retry_after is not None:
-            response = JSONResponse(RATE_LIMITED_BODY, status_code=429, headers={"Retry-After": str(retry_after)})
-            await response(scope, receive, send)
+            await rate_limited(retry_after)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

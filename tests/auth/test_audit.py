@@ -211,3 +211,14 @@ async def test_only_auditors_read_the_log(
     assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     [entry] = await entries(session, before)
     assert (entry.outcome, entry.error_codes) == ("denied", ["FORBIDDEN"])
+
+
+async def test_a_refused_token_is_logged_as_denied(
+    make_client: Callable[..., Any], session: AsyncSession,
+) -> None:
+    before = await existing(session)
+    client: httpx.AsyncClient = await make_client()
+    response = await client.post("/graphql", json={"query": HOUSEHOLDS}, headers=bearer("forged.token.here"))
+    assert response.status_code == 401
+    [entry] = await entries(session, before)
+    assert (entry.outcome, entry.error_codes, entry.actor) == ("denied", ["INVALID_TOKEN"], None)
