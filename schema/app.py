@@ -24,12 +24,14 @@ from hub.db.engine import make_engine, make_sessionmaker, resolve_urls
 from hub.db.migrate import head_revision
 from schema.audit import AuditExtension, AuditQuery
 from schema.auth import AuthGate, AuthState, bearer_authenticate, cors, remembered, token_endpoint
+from schema.clients import ClientsMutation, ClientsQuery
 from schema.context import Context
 from schema.query import Query
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(query=merge_types("Query", (Query, AuditQuery)), extensions=[AuditExtension])
+    return strawberry.Schema(query=merge_types("Query", (Query, AuditQuery, ClientsQuery)),
+                             mutation=merge_types("Mutation", (ClientsMutation,)), extensions=[AuditExtension])
 
 
 @dataclass

@@ -44,8 +44,8 @@ from schema.ids import from_global_id, parse_global_id, to_global_id
 log = logging.getLogger(__name__)
 
 PERSONAL_TYPES = frozenset({"Person", "Household", "Family", "Enrolment", "Need", "Complaint", "Case"})
-# Types whose reading is itself recorded: personal data, and the access log (auditors are audited).
-AUDITED_TYPES = PERSONAL_TYPES | {"AccessLog"}
+# Types whose reading is itself recorded: personal data, the access log (auditors are audited), API clients.
+AUDITED_TYPES = PERSONAL_TYPES | {"AccessLog", "ApiClient", "ApiClientRegistration"}
 DENIED_CODES = frozenset({"UNAUTHENTICATED", "FORBIDDEN"})
 MAX_FIELDS = 500
 

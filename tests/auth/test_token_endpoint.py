@@ -125,3 +125,58 @@ async def test_registration_rules(session: AsyncSession, registered: client_serv
     with pytest.raises(Invalid):
         await client_service.create(session, client_id="../x", name="x", role=Role.api_client,
                                     regions=["33.14"], purpose="p")
+
+
+REGISTER = """mutation Register($input: RegisterApiClientInput!) {
+  registerApiClient(input: $input) {
+    __typename
+    ... on ApiClientRegistration { clientSecret client { clientId role regions programmes purpose active } }
+    ... on UserError { code message field }
+  }
+}"""
+REVOKE = "mutation { revokeApiClient(clientId: \"dinsos-app\") { __typename ... on ApiClient { active } } }"
+INPUT = {"clientId": "dinsos-app", "name": "Dinas Sosial Sragen", "role": "API_CLIENT", "regions": ["33.14"],
+         "purpose": "case follow-up in Sragen"}
+
+
+async def test_national_officer_manages_clients_through_graphql(
+    make_client: Callable[..., Any], mint: Callable[..., str]
+) -> None:
+    client: httpx.AsyncClient = await make_client()
+    admin = {"authorization": f"Bearer {mint(Role.national_officer, ['*'])}"}
+    response = await client.post("/graphql", headers=admin, json={"query": REGISTER, "variables": {"input": INPUT}})
+    result = response.json()["data"]["registerApiClient"]
+    assert result["__typename"] == "ApiClientRegistration"
+    assert result["client"] == {"clientId": "dinsos-app", "role": "API_CLIENT", "regions": ["33.14"],
+                                "programmes": [], "purpose": "case follow-up in Sragen", "active": True}
+    token = await client.post("/oauth/token", content="grant_type=client_credentials",
+                              headers=basic("dinsos-app", result["clientSecret"]))
+    assert token.status_code == 200
+    listed = await client.post("/graphql", headers=admin, json={"query": "{ apiClients { clientId } }"})
+    assert listed.json()["data"]["apiClients"] == [{"clientId": "dinsos-app"}]
+    revoked = await client.post("/graphql", headers=admin, json={"query": REVOKE})
+    assert revoked.json()["data"]["revokeApiClient"] == {"__typename": "ApiClient", "active": False}
+    again = await client.post("/oauth/token", content="grant_type=client_credentials",
+                              headers=basic("dinsos-app", result["clientSecret"]))
+    assert again.status_code == 401
+
+
+@pytest.mark.parametrize("role", [Role.facilitator, Role.auditor, None])
+async def test_others_cannot_manage_clients(make_client: Callable[..., Any], mint: Callable[..., str],
+                                            role: Role | None) -> None:
+    client: httpx.AsyncClient = await make_client()
+    regions = {Role.facilitator: ["33.14.01.2001"], Role.auditor: ["*"]}
+    headers = {"authorization": f"Bearer {mint(role, regions[role])}"} if role else {}
+    response = await client.post("/graphql", headers=headers, json={"query": REGISTER, "variables": {"input": INPUT}})
+    result = response.json()["data"]["registerApiClient"]
+    assert result["code"] == ("FORBIDDEN" if role else "UNAUTHENTICATED")
+    listed = await client.post("/graphql", headers=headers, json={"query": "{ apiClients { clientId } }"})
+    assert listed.json()["data"]["apiClients"] == []
+
+
+async def test_registration_input_is_checked(make_client: Callable[..., Any], mint: Callable[..., str]) -> None:
+    client: httpx.AsyncClient = await make_client()
+    admin = {"authorization": f"Bearer {mint(Role.national_officer, ['*'])}"}
+    bad = {**INPUT, "role": "MINISTRY_SYSTEM"}  # a ministry system needs programmes
+    response = await client.post("/graphql", headers=admin, json={"query": REGISTER, "variables": {"input": bad}})
+    assert response.json()["data"]["registerApiClient"]["code"] == "INVALID_INPUT"
