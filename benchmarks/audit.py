@@ -72,77 +72,86 @@ async def timed(label: str, runs: int, call: object) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
-    name = f"slrt_bench_audit_{secrets.token_hex(3)}"
+    name = args.database or f"slrt_bench_audit_{secrets.token_hex(3)}"
     owner = await ensure_database(args.server, name)
+    print(f"database {name}")
+    start = datetime(2026, 8, 1, tzinfo=UTC)
     try:
-        await asyncio.to_thread(upgrade, owner)
-        plain = owner.replace("postgresql+asyncpg://", "postgresql://")
-        conn = await asyncpg.connect(plain)
-        try:
-            person = uuid.uuid4()
-            await conn.execute("SELECT set_config('slrt.scope', '*', false)")
-            home = uuid.uuid4()
-            await conn.execute(
-                "INSERT INTO households (id, address, decile, status, province_code, regency_code, district_code,"
-                " village_code) VALUES ($1, 'Jl. Bench 1', 1, 'active', '33', '33.14', '33.14.01', '33.14.01.2001')",
-                home)
-            await conn.execute(
-                "INSERT INTO persons (id, nik, nik_valid, nik_flags, name, sex, birth_date, relationship_to_head,"
-                " has_disability, disabilities, life_status, status, household_id, province_code, regency_code,"
-                " district_code, village_code) VALUES ($1, $2, true, '{}', 'Target', 'F', '1990-01-10', 'head',"
-                " false, '{}', 'alive', 'active', $3, '33', '33.14', '33.14.01', '33.14.01.2001')",
-                person, TARGET_NIK, home)
-            start = datetime(2026, 8, 1, tzinfo=UTC)
-            began = time.perf_counter()
-            rows = synthetic(args.entries, person, start)
-            print(f"generated {len(rows):,} entries in {time.perf_counter() - began:.1f} s")
-            began = time.perf_counter()
-            await conn.copy_records_to_table("access_logs", records=rows, columns=COLUMNS)
-            print(f"COPY into access_logs (with its indexes) in {time.perf_counter() - began:.1f} s")
-            await conn.execute("ANALYZE access_logs")
-            await conn.execute("ANALYZE persons")
-        finally:
-            await conn.close()
-
-        engine = create_async_engine(app_url_from_owner(owner, None), pool_size=1)
-        auditor = Principal(subject="aud-1", role=Role.auditor, scope=RegionScope.national())
-        sessions = make_sessionmaker(engine)
-        t1, t2 = start + timedelta(days=20), start + timedelta(days=50)
-
-        def query_page(query: audit_service.LogQuery, pages: int) -> object:
-            async def run() -> None:
-                async with sessions() as session, session.begin():
-                    await set_scope(session, auditor)
-                    after = None
-                    for _ in range(pages):
-                        rows, more = await audit_service.page(session, auditor, query, 50, after)
-                        assert rows, "the benchmark query found nothing"
-                        if not more:
-                            break
-                        after = audit_service.encode_cursor(rows[-1])
-            return run
-
-        by_nik = audit_service.LogQuery(person_nik=TARGET_NIK)
-        by_actor = audit_service.LogQuery(actor="user-42", since=t1, until=t2)
-        async with sessions() as session, session.begin():
-            await set_scope(session, auditor)
-            found = await audit_service.page(session, auditor, by_nik, 100, None)
-            print(f"entries naming the target NIK: {len(found[0])}")
-            plan = (await session.execute(text(
-                "EXPLAIN SELECT * FROM access_logs WHERE actor = 'user-42' AND logged_at >= :a AND logged_at < :b "
-                "ORDER BY logged_at DESC, id DESC LIMIT 51"), {"a": t1, "b": t2})).scalars().all()
-            print("plan (actor):", plan[0] if plan else "?", "|", plan[1].strip() if len(plan) > 1 else "")
-        await timed("who read NIK N (page 1 of 50)", args.runs, query_page(by_nik, 1))
-        await timed("who read NIK N (pages 1+2 of 50)", args.runs, query_page(by_nik, 2))
-        await timed("what did actor X read between T1 and T2 (page 1 of 50)", args.runs, query_page(by_actor, 1))
-        await timed("what did actor X read between T1 and T2 (pages 1+2)", args.runs, query_page(by_actor, 2))
-        await engine.dispose()
+        if not args.database:
+            await load(owner, args.entries, start)
+        await measure(owner, args.runs, start)
     finally:
-        if not args.keep:
+        if not args.keep and not args.database:
             admin = create_async_engine(args.server.rstrip("/") + "/postgres", isolation_level="AUTOCOMMIT")
             async with admin.connect() as c:
                 await c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             await admin.dispose()
+
+
+async def load(owner: str, entries: int, start: datetime) -> None:
+    await asyncio.to_thread(upgrade, owner)
+    plain = owner.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(plain)
+    try:
+        person = uuid.uuid4()
+        await conn.execute("SELECT set_config('slrt.scope', '*', false)")
+        home = uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO households (id, address, decile, status, province_code, regency_code, district_code,"
+            " village_code) VALUES ($1, 'Jl. Bench 1', 1, 'active', '33', '33.14', '33.14.01', '33.14.01.2001')",
+            home)
+        await conn.execute(
+            "INSERT INTO persons (id, nik, nik_valid, nik_flags, name, sex, birth_date, relationship_to_head,"
+            " has_disability, disabilities, life_status, status, household_id, province_code, regency_code,"
+            " district_code, village_code) VALUES ($1, $2, true, '{}', 'Target', 'F', '1990-01-10', 'head',"
+            " false, '{}', 'alive', 'active', $3, '33', '33.14', '33.14.01', '33.14.01.2001')",
+            person, TARGET_NIK, home)
+        began = time.perf_counter()
+        rows = synthetic(entries, person, start)
+        print(f"generated {len(rows):,} entries in {time.perf_counter() - began:.1f} s")
+        began = time.perf_counter()
+        await conn.copy_records_to_table("access_logs", records=rows, columns=COLUMNS)
+        print(f"COPY into access_logs (with its indexes) in {time.perf_counter() - began:.1f} s")
+        await conn.execute("ANALYZE access_logs")
+        await conn.execute("ANALYZE persons")
+    finally:
+        await conn.close()
+
+
+async def measure(owner: str, runs: int, start: datetime) -> None:
+    engine = create_async_engine(app_url_from_owner(owner, None), pool_size=1)
+    auditor = Principal(subject="aud-1", role=Role.auditor, scope=RegionScope.national())
+    sessions = make_sessionmaker(engine)
+    t1, t2 = start + timedelta(days=20), start + timedelta(days=50)
+
+    def query_page(query: audit_service.LogQuery, pages: int) -> object:
+        async def run() -> None:
+            async with sessions() as session, session.begin():
+                await set_scope(session, auditor)
+                after = None
+                for _ in range(pages):
+                    rows, more = await audit_service.page(session, auditor, query, 50, after)
+                    assert rows, "the benchmark query found nothing"
+                    if not more:
+                        break
+                    after = audit_service.encode_cursor(rows[-1])
+        return run
+
+    by_nik = audit_service.LogQuery(person_nik=TARGET_NIK)
+    by_actor = audit_service.LogQuery(actor="user-42", since=t1, until=t2)
+    async with sessions() as session, session.begin():
+        await set_scope(session, auditor)
+        found = await audit_service.page(session, auditor, by_nik, 100, None)
+        print(f"entries naming the target NIK: {len(found[0])}")
+        plan = (await session.execute(text(
+            "EXPLAIN SELECT * FROM access_logs WHERE actor = 'user-42' AND logged_at >= :a AND logged_at < :b "
+            "ORDER BY logged_at DESC, id DESC LIMIT 51"), {"a": t1, "b": t2})).scalars().all()
+        print("plan (actor):", plan[0] if plan else "?", "|", plan[1].strip() if len(plan) > 1 else "")
+    await timed("who read NIK N (page 1 of 50)", runs, query_page(by_nik, 1))
+    await timed("who read NIK N (pages 1+2 of 50)", runs, query_page(by_nik, 2))
+    await timed("what did actor X read between T1 and T2 (page 1 of 50)", runs, query_page(by_actor, 1))
+    await timed("what did actor X read between T1 and T2 (pages 1+2)", runs, query_page(by_actor, 2))
+    await engine.dispose()
 
 
 if __name__ == "__main__":
@@ -150,5 +159,6 @@ if __name__ == "__main__":
     parser.add_argument("--server", default="postgresql+asyncpg://postgres@127.0.0.1:5432")
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the loaded database (its name is printed)")
+    parser.add_argument("--database", help="measure an already loaded database (from --keep) instead of loading one")
     asyncio.run(main(parser.parse_args()))

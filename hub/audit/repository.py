@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, text, tuple_
+from sqlalchemy.orm import aliased
 
 from hub.db.repository import RepositoryBase
 from hub.models import AccessLog
@@ -88,6 +89,14 @@ class AccessLogRepository(RepositoryBase[AccessLog]):
             conditions.append(AccessLog.outcome == where.outcome)
         if after is not None:
             conditions.append(tuple_(AccessLog.logged_at, AccessLog.id) < tuple_(*after))
-        stmt = (select(AccessLog).where(*conditions)
-                .order_by(AccessLog.logged_at.desc(), AccessLog.id.desc()).limit(limit))
+        if where.person_ids is None and where.household_id is None:
+            stmt = (select(AccessLog).where(*conditions)
+                    .order_by(AccessLog.logged_at.desc(), AccessLog.id.desc()).limit(limit))
+            return await self.get_all(stmt)
+        # Who read person P: the few matching rows come from the GIN index, then get sorted. Left to
+        # itself the planner walks the time index backwards filtering a million rows (1.5 s at 1M
+        # entries); the materialised CTE fences that plan off (10 ms).
+        matches = select(AccessLog).where(*conditions).cte("matches").prefix_with("MATERIALIZED")
+        row = aliased(AccessLog, matches)
+        stmt = select(row).order_by(row.logged_at.desc(), row.id.desc()).limit(limit)
         return await self.get_all(stmt)
