@@ -13,6 +13,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from auth.principal import Principal
+
+
+def rate_key(principal: Principal | None, client_host: str | None) -> str:
+    """Whose budget a request spends: the API client, else the token subject, else the IP address."""
+    if principal is not None:
+        return f"client:{principal.client_id}" if principal.client_id else f"sub:{principal.subject}"
+    return f"ip:{client_host or 'unknown'}"
+
 
 @dataclass
 class _Window:

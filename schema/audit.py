@@ -32,12 +32,14 @@ from graphql import (
     parse,
     visit,
 )
+from starlette.requests import Request
 from strawberry.extensions import SchemaExtension
 
+from auth.ratelimit import rate_key
 from hub.audit import service as audit_service
+from hub.audit.writer import AuditWriter
 from hub.db.engine import unit_of_work
 from hub.errors import HubError
-from schema.auth import rate_key
 from schema.context import Context, Info
 from schema.ids import from_global_id, parse_global_id, to_global_id
 
@@ -145,6 +147,15 @@ def _error_codes(errors: Iterable[GraphQLError]) -> set[str]:
     return codes
 
 
+def audit_writer(request: Request) -> AuditWriter:
+    """The app's one writer, created on first use (it needs the sessionmaker the lifespan made)."""
+    state = request.app.state
+    writer: AuditWriter | None = getattr(state, "audit_writer", None)
+    if writer is None:
+        writer = state.audit_writer = AuditWriter(state.hub.sessionmaker)
+    return writer
+
+
 class AuditExtension(SchemaExtension):
     """Writes the access-log entry after execution and before the response; no entry, no data."""
 
@@ -175,7 +186,8 @@ class AuditExtension(SchemaExtension):
         request = context.request
         state = getattr(request.app.state, "auth", None)
         if state is not None and self.seen.count:
-            state.limiter.charge_objects(rate_key(principal, request), self.seen.count)
+            state.limiter.charge_objects(
+                rate_key(principal, request.client.host if request.client else None), self.seen.count)
         if not (touches or self.seen.count or codes & DENIED_CODES):
             return
         if not context.settings.audit_reads:
@@ -197,8 +209,7 @@ class AuditExtension(SchemaExtension):
             source_ip=request.client.host if request.client else None,
         )
         try:
-            async with context.sessionmaker() as session, session.begin():
-                await audit_service.record(session, access)
+            await audit_writer(request).write(access)
         except Exception as exc:
             log.exception("access log entry could not be written; withholding the response")
             raise AuditUnavailable("The access could not be recorded, so no data is returned.") from exc

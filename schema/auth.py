@@ -23,12 +23,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auth.principal import Principal
-from auth.ratelimit import RateLimiter
+from auth.ratelimit import RateLimiter, rate_key
 from auth.tokens import InvalidToken, TokenIssuer, TokenVerifier
 from hub import tokens as hub_tokens
 from hub.audit import service as audit_service
 from hub.clients import service as client_service
 from hub.config import Settings
+from schema.audit import audit_writer
 
 log = logging.getLogger(__name__)
 
@@ -85,10 +86,8 @@ def remembered(authenticate: Authenticate) -> Authenticate:
     return once
 
 
-def rate_key(principal: Principal | None, request: Request) -> str:
-    if principal is not None:
-        return f"client:{principal.client_id}" if principal.client_id else f"sub:{principal.subject}"
-    return f"ip:{request.client.host if request.client else 'unknown'}"
+def request_rate_key(principal: Principal | None, request: Request) -> str:
+    return rate_key(principal, request.client.host if request.client else None)
 
 
 def unauthorized() -> JSONResponse:
@@ -108,8 +107,7 @@ async def record_rejected_token(request: Request) -> None:
     access = audit_service.Access(principal=None, outcome="denied", error_codes=["INVALID_TOKEN"],
                                   source_ip=request.client.host if request.client else None)
     try:
-        async with request.app.state.hub.sessionmaker() as session, session.begin():
-            await audit_service.record(session, access)
+        await audit_writer(request).write(access)
     except Exception:  # the caller gets its 401 regardless; the failure must reach the operators
         log.exception("could not record a refused token in the access log")
 
@@ -135,9 +133,9 @@ class AuthGate:
             try:
                 principal = await self.authenticate(request)
             except InvalidToken as exc:
-                log.info("rejected bearer token from %s: %s", rate_key(None, request), exc.reason)
+                log.info("rejected bearer token from %s: %s", request_rate_key(None, request), exc.reason)
                 response: Response = unauthorized()
-                retry_after = request.app.state.auth.limiter.hit(rate_key(None, request))
+                retry_after = request.app.state.auth.limiter.hit(request_rate_key(None, request))
                 if retry_after is not None:
                     response = rate_limited(retry_after)
                 else:
@@ -145,7 +143,7 @@ class AuthGate:
                 await response(scope, receive, send)
                 return
         limiter: RateLimiter = request.app.state.auth.limiter
-        retry_after = limiter.hit(rate_key(principal, request))
+        retry_after = limiter.hit(request_rate_key(principal, request))
         if retry_after is not None:
             await rate_limited(retry_after)(scope, receive, send)
             return

@@ -43,6 +43,9 @@ class AccessLogRepository(RepositoryBase[AccessLog]):
         # A plain INSERT without RETURNING: the app role has no need to read what it wrote.
         await self.session.execute(insert(AccessLog).values(**values))
 
+    async def insert_many(self, rows: list[dict[str, Any]]) -> None:
+        await self.session.execute(insert(AccessLog).values(rows))
+
     async def head(self) -> tuple[int, str] | None:
         row = (await self.session.execute(
             select(AccessLog.seq, AccessLog.hash).where(AccessLog.seq.is_not(None))

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import hub.audit.service as audit_service
 from auth.principal import Role
+from hub.audit.repository import AccessLogRepository
 from hub.config import Settings
 from hub.models import AccessLog, Household, Person
 from schema.ids import to_global_id
@@ -135,11 +135,11 @@ async def test_fail_closed_when_the_entry_cannot_be_written(
     make_client: Callable[..., Any], mint: Callable[..., str], village: tuple[Household, list[Person]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async def broken(session: AsyncSession, access: audit_service.Access) -> uuid.UUID:
-        await session.execute(text("SELECT * FROM access_logs_does_not_exist"))
+    async def broken(self: AccessLogRepository, rows: list[dict[str, Any]]) -> None:
+        await self.session.execute(text("INSERT INTO access_logs_does_not_exist VALUES (1)"))
         raise AssertionError("unreachable")
 
-    monkeypatch.setattr(audit_service, "record", broken)
+    monkeypatch.setattr(AccessLogRepository, "insert_many", broken)
     client: httpx.AsyncClient = await make_client()
     response = await client.post("/graphql", json={"query": HOUSEHOLDS}, headers=bearer(mint()))
     body = response.json()
