@@ -12,7 +12,7 @@ import functools
 import hashlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -23,8 +23,10 @@ from graphql import (
     DocumentNode,
     FieldNode,
     GraphQLError,
-    GraphQLResolveInfo,
+    GraphQLObjectType,
     GraphQLSchema,
+    NameNode,
+    SelectionSetNode,
     TypeInfo,
     TypeInfoVisitor,
     Visitor,
@@ -56,26 +58,51 @@ class AuditUnavailable(HubError):
     code = "INTERNAL"
 
 
+ID_ALIAS = "_auditId"  # the injected selection is `_auditId<Type>: id`; removed from the result
+
+
+@dataclass(frozen=True)
+class Analysis:
+    document: DocumentNode  # the document to execute: every personal selection also asks for `id`
+    fields: frozenset[str]  # ``Type.field`` coordinates the caller selected
+    touches: bool  # whether any selection reads an audited type
+
+
 @functools.lru_cache(maxsize=1024)
-def _fields_read(schema: GraphQLSchema, query: str) -> tuple[frozenset[str], bool]:
-    """``Type.field`` coordinates selected by the document, and whether any touches an audited type."""
+def analyse(schema: GraphQLSchema, query: str) -> Analysis:
+    """Read the document once per distinct query: the fields it reads, and a copy that also selects
+    the ``id`` of every personal object, so the records returned are known even when the caller did
+    not ask for their ids. (A per-field resolver hook would do the same at every field of every
+    request; this costs one AST walk per distinct document.)"""
     document: DocumentNode = parse(query)
     type_info = TypeInfo(schema)
     coordinates: set[str] = set()
+    touched: list[bool] = []
 
-    class Collect(Visitor):
+    class Rewrite(Visitor):
         def enter_field(self, node: FieldNode, *_: Any) -> None:
             parent = type_info.get_parent_type()
             if parent is None or node.name.value.startswith("__"):
                 return
             coordinates.add(f"{parent.name}.{node.name.value}")
+            if parent.name in AUDITED_TYPES:
+                touched.append(True)
             returned = type_info.get_type()
             if returned is not None and get_named_type(returned).name in AUDITED_TYPES:
-                coordinates.add(f"{get_named_type(returned).name}")
+                touched.append(True)
 
-    visit(document, TypeInfoVisitor(type_info, Collect()))
-    touches = any(c.split(".")[0] in AUDITED_TYPES for c in coordinates)
-    return frozenset(c for c in coordinates if "." in c), touches
+        def enter_selection_set(self, node: SelectionSetNode, *_: Any) -> SelectionSetNode | None:
+            parent = type_info.get_parent_type()
+            if not isinstance(parent, GraphQLObjectType) or parent.name not in PERSONAL_TYPES:
+                return None
+            if "id" not in parent.fields:
+                return None
+            extra = FieldNode(alias=NameNode(value=ID_ALIAS + parent.name), name=NameNode(value="id"),
+                              arguments=(), directives=(), selection_set=None)
+            return SelectionSetNode(selections=(*node.selections, extra))
+
+    rewritten = visit(document, TypeInfoVisitor(type_info, Rewrite()))
+    return Analysis(document=rewritten, fields=frozenset(coordinates), touches=bool(touched))
 
 
 def _uuid_of(value: Any) -> uuid.UUID | None:
@@ -97,27 +124,23 @@ class Seen:
     """Personal records seen during one operation, by type."""
 
     by_type: dict[str, set[uuid.UUID]] = field(default_factory=dict)
-    _roots: set[int] = field(default_factory=set)
     denied_in_data: set[str] = field(default_factory=set)
 
     def add(self, type_name: str, id_: uuid.UUID) -> None:
         self.by_type.setdefault(type_name, set()).add(id_)
 
-    def add_root(self, type_name: str, root: Any) -> None:
-        key = id(root)
-        if key in self._roots:
-            return
-        self._roots.add(key)
-        id_ = _uuid_of(getattr(root, "id", None))
-        if id_ is not None:
-            self.add(type_name, id_)
-
     def walk(self, data: Any) -> None:
-        """Global IDs of personal types anywhere in the result, and refusals returned as data."""
+        """Collect the injected ids (and strip them), any other global ID of a personal type, and
+        refusals returned as data."""
         stack = [data]
         while stack:
             item = stack.pop()
             if isinstance(item, dict):
+                injected = [key for key in item if key.startswith(ID_ALIAS)]
+                for key in injected:
+                    id_ = _uuid_of(item.pop(key))
+                    if id_ is not None:
+                        self.add(key[len(ID_ALIAS):], id_)
                 for key, value in item.items():
                     if isinstance(value, str):
                         if key == "id" or key.endswith("Id"):
@@ -161,14 +184,15 @@ class AuditExtension(SchemaExtension):
 
     def __init__(self, *, execution_context: Any = None) -> None:
         self.seen = Seen()
+        self.analysis: Analysis | None = None
 
-    def resolve(
-        self, _next: Callable[..., Any], root: Any, info: GraphQLResolveInfo[Any], *args: Any, **kwargs: Any
-    ) -> Any:
-        parent = info.parent_type.name
-        if parent in PERSONAL_TYPES and root is not None:
-            self.seen.add_root(parent, root)
-        return _next(root, info, *args, **kwargs)
+    def on_parse(self) -> Iterator[None]:
+        yield
+        ctx = self.execution_context
+        if ctx.query is None or ctx.graphql_document is None:
+            return
+        self.analysis = analyse(ctx.schema._schema, ctx.query)
+        ctx.graphql_document = self.analysis.document
 
     async def on_execute(self) -> AsyncIterator[None]:
         yield
@@ -181,7 +205,9 @@ class AuditExtension(SchemaExtension):
         errors = list(getattr(result, "errors", None) or [])
         self.seen.walk(data)
         codes = _error_codes(errors) | self.seen.denied_in_data
-        fields, touches = _fields_read(ctx.schema._schema, ctx.query)
+        if self.analysis is None:
+            return
+        fields, touches = self.analysis.fields, self.analysis.touches
         principal = context.principal
         request = context.request
         state = getattr(request.app.state, "auth", None)
