@@ -143,6 +143,8 @@ class Seen:
                         self.add(key[len(ID_ALIAS):], id_)
                 for key, value in item.items():
                     if isinstance(value, str):
+                        if injected and key == "id":
+                            continue  # the same id as the injected one, already counted
                         if key == "id" or key.endswith("Id"):
                             try:
                                 type_name, id_ = parse_global_id(value)

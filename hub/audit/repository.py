@@ -44,7 +44,8 @@ class AccessLogRepository(RepositoryBase[AccessLog]):
         await self.session.execute(insert(AccessLog).values(**values))
 
     async def insert_many(self, rows: list[dict[str, Any]]) -> None:
-        await self.session.execute(insert(AccessLog).values(rows))
+        # Core executemany on one cached statement: no per-batch SQL compilation, no RETURNING.
+        await self.session.execute(insert(AccessLog.__table__), rows)
 
     async def head(self) -> tuple[int, str] | None:
         row = (await self.session.execute(
