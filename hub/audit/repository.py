@@ -7,9 +7,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, text, tuple_
+from sqlalchemy import Table, func, insert, select, text, tuple_
 from sqlalchemy.orm import aliased
 
 from hub.db.repository import RepositoryBase
@@ -45,7 +45,7 @@ class AccessLogRepository(RepositoryBase[AccessLog]):
 
     async def insert_many(self, rows: list[dict[str, Any]]) -> None:
         # Core executemany on one cached statement: no per-batch SQL compilation, no RETURNING.
-        await self.session.execute(insert(AccessLog.__table__), rows)
+        await self.session.execute(insert(cast(Table, AccessLog.__table__)), rows)
 
     async def head(self) -> tuple[int, str] | None:
         row = (await self.session.execute(
