@@ -126,10 +126,29 @@ def clients_revoke(client_id: str) -> None:
 
 
 @audit_app.command("seal")
-def audit_seal() -> None:
-    """Chain every pending access-log entry (run periodically, e.g. every minute, as the owner)."""
-    sealed = _as_owner(audit_service.seal)
-    err.print(f"sealed {sealed} entries")
+def audit_seal(
+    batch: Annotated[int, typer.Option(help="Entries per transaction.")] = audit_service.SEAL_BATCH,
+) -> None:
+    """Chain every pending access-log entry (run periodically, e.g. every minute, as the owner).
+
+    One transaction per batch: a long backlog is sealed in steps that each survive a crash.
+    """
+
+    async def run() -> int:
+        urls = await resolve_urls(Settings())
+        engine = create_async_engine(urls.owner)
+        total = 0
+        try:
+            while True:
+                async with make_sessionmaker(engine)() as session, session.begin():
+                    sealed = await audit_service.seal(session, batch=batch, limit=batch)
+                total += sealed
+                if sealed < batch:
+                    return total
+        finally:
+            await engine.dispose()
+
+    err.print(f"sealed {asyncio.run(run())} entries")
 
 
 @audit_app.command("verify")

@@ -79,14 +79,18 @@ async def record(session: AsyncSession, access: Access) -> uuid.UUID:
 
 # --- sealing and verification (run as the table owner: ``slrt-hub audit seal|verify|anchor``) -----
 
-async def seal(session: AsyncSession, batch: int = SEAL_BATCH) -> int:
-    """Chain every pending entry, oldest first, in batches. Returns how many were sealed."""
+async def seal(session: AsyncSession, batch: int = SEAL_BATCH, limit: int | None = None) -> int:
+    """Chain pending entries (all, or at most ``limit``), oldest first. Returns how many were sealed.
+
+    Holds the sealing lock until the caller's transaction ends, so sealers never interleave.
+    """
     repo = AccessLogRepository(session)
     await repo.lock_for_sealing()
     head = await repo.head()
     seq, prev = head if head else (0, GENESIS)
     total = 0
-    while rows := await repo.pending(batch):
+    while (limit is None or total < limit) and (
+            rows := await repo.pending(batch if limit is None else min(batch, limit - total))):
         ids, seqs, prevs, hashes = [], [], [], []
         for row in rows:
             seq += 1

@@ -145,3 +145,15 @@ async def test_the_trigger_refuses_rewrites_even_by_the_owner(owner_session: Asy
         with pytest.raises(DBAPIError, match="append-only"):
             async with owner_session.begin_nested():
                 await owner_session.execute(text(statement), params)
+
+
+async def test_sealing_in_limited_steps_gives_the_same_chain(owner_session: AsyncSession) -> None:
+    await audit_service.seal(owner_session)
+    for n in range(7):
+        await audit_service.record(owner_session, access(n))
+    assert await audit_service.seal(owner_session, batch=2, limit=3) == 3
+    assert (await audit_service.verify(owner_session)).pending == 4
+    assert await audit_service.seal(owner_session, batch=2, limit=3) == 3
+    assert await audit_service.seal(owner_session, batch=2, limit=3) == 1
+    result = await audit_service.verify(owner_session)
+    assert (result.ok, result.pending) == (True, 0)
