@@ -39,7 +39,7 @@ MAX_JWKS_BYTES = 256 * 1024
 MIN_RSA_BITS = 2048
 
 
-class KeyError_(ValueError):
+class UnusableKey(ValueError):
     """A key document this hub refuses to use."""
 
 
@@ -52,17 +52,17 @@ class VerificationKey:
 
 def _import_public(data: Mapping[str, Any]) -> VerificationKey:
     if not isinstance(data, Mapping):
-        raise KeyError_("a JWK must be an object")
+        raise UnusableKey("a JWK must be an object")
     kid, alg, kty = data.get("kid"), data.get("alg"), data.get("kty")
     if not isinstance(kid, str) or not KID.fullmatch(kid):
-        raise KeyError_("a JWK needs a kid made of letters, digits, '-' and '_'")
+        raise UnusableKey("a JWK needs a kid made of letters, digits, '-' and '_'")
     if not isinstance(alg, str) or alg not in ALGORITHMS:
-        raise KeyError_(f"a JWK needs an alg among {sorted(ALGORITHMS)}; got {alg!r}")
+        raise UnusableKey(f"a JWK needs an alg among {sorted(ALGORITHMS)}; got {alg!r}")
     want_kty, want_crv = ALGORITHMS[alg]
     if kty != want_kty or (want_crv is not None and data.get("crv") != want_crv):
-        raise KeyError_(f"alg {alg} needs a {want_kty} key{' on ' + want_crv if want_crv else ''}")
+        raise UnusableKey(f"alg {alg} needs a {want_kty} key{' on ' + want_crv if want_crv else ''}")
     if data.get("use", "sig") != "sig":
-        raise KeyError_("only signing keys (use=sig) are accepted")
+        raise UnusableKey("only signing keys (use=sig) are accepted")
     # Drop every private member: a verifier holds public keys only.
     public_members = {"kty", "crv", "x", "y", "n", "e", "kid", "alg", "use"}
     public = {k: v for k, v in data.items() if k in public_members}
@@ -74,27 +74,27 @@ def _import_public(data: Mapping[str, Any]) -> VerificationKey:
                 warnings.simplefilter("ignore", SecurityWarning)
                 key = RSAKey.import_key(public)
             if key.raw_value.key_size < MIN_RSA_BITS:
-                raise KeyError_(f"RSA keys need at least {MIN_RSA_BITS} bits")
+                raise UnusableKey(f"RSA keys need at least {MIN_RSA_BITS} bits")
         elif kty == "EC":
             key = ECKey.import_key(public)
         else:
             key = OKPKey.import_key(public)
     except (JoseError, ValueError, TypeError) as exc:
-        if isinstance(exc, KeyError_):
+        if isinstance(exc, UnusableKey):
             raise
-        raise KeyError_(f"cannot import key {kid}: {exc}") from exc
+        raise UnusableKey(f"cannot import key {kid}: {exc}") from exc
     return VerificationKey(kid=kid, alg=alg, key=key)
 
 
 def parse_jwks(document: object) -> dict[str, VerificationKey]:
     """``{"keys": [...]}`` -> keys by kid. Keys this hub cannot pin are skipped and logged."""
     if not isinstance(document, Mapping) or not isinstance(document.get("keys"), list):
-        raise KeyError_("a JWKS document is an object with a 'keys' list")
+        raise UnusableKey("a JWKS document is an object with a 'keys' list")
     keys: dict[str, VerificationKey] = {}
     for item in document["keys"]:
         try:
             key = _import_public(item)
-        except KeyError_ as exc:
+        except UnusableKey as exc:
             log.warning("skipping a JWKS key: %s", exc)
             continue
         keys[key.kid] = key
@@ -151,7 +151,7 @@ class KeyStore:
             self.fetches += 1
             try:
                 keys = await self._fetch()
-            except (httpx.HTTPError, KeyError_, ValueError) as exc:
+            except (httpx.HTTPError, UnusableKey, ValueError) as exc:
                 # Keep the keys we have: an identity provider outage must not log everyone out.
                 log.warning("JWKS refresh from %s failed: %s", self.jwks_url, exc)
                 return
@@ -165,7 +165,7 @@ class KeyStore:
             response = await client.get(self.jwks_url, headers={"Accept": "application/json"})
             response.raise_for_status()
             if len(response.content) > MAX_JWKS_BYTES:
-                raise KeyError_("JWKS document too large")
+                raise UnusableKey("JWKS document too large")
             return parse_jwks(json.loads(response.content))
         finally:
             if self._http is None:

@@ -8,7 +8,7 @@ import pytest
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
-from auth.keys import KeyError_, KeyStore, _import_public, parse_jwks
+from auth.keys import KeyStore, UnusableKey, _import_public, parse_jwks
 
 
 class Clock:
@@ -66,20 +66,20 @@ async def test_jwks_outage_keeps_the_cached_keys(ec_key: ECKey) -> None:
 
 def test_keys_must_be_pinned_to_an_allowed_algorithm(rsa_key: RSAKey, ec_key: ECKey) -> None:
     public = rsa_key.as_dict(private=False)
-    with pytest.raises(KeyError_):
+    with pytest.raises(UnusableKey):
         _import_public({k: v for k, v in public.items() if k != "alg"})
-    with pytest.raises(KeyError_):
+    with pytest.raises(UnusableKey):
         _import_public({**public, "alg": "HS256"})
-    with pytest.raises(KeyError_):
+    with pytest.raises(UnusableKey):
         _import_public({**public, "alg": "ES256"})
-    with pytest.raises(KeyError_):
+    with pytest.raises(UnusableKey):
         _import_public({**public, "kid": "../keys/1"})
-    with pytest.raises(KeyError_):
+    with pytest.raises(UnusableKey):
         _import_public({"kty": "oct", "k": "c2VjcmV0", "kid": "k", "alg": "HS256"})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SecurityWarning)
         small = RSAKey.generate_key(1024, parameters={"kid": "small", "alg": "RS256"})
-    with pytest.raises(KeyError_):
+    with pytest.raises(UnusableKey):
         _import_public(small.as_dict(private=False))
     key = _import_public(ec_key.as_dict(private=True))
     assert not key.key.is_private
