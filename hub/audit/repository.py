@@ -56,10 +56,13 @@ class AccessLogRepository(RepositoryBase[AccessLog]):
     async def lock_for_sealing(self) -> None:
         await self.session.execute(SEAL_LOCK)
 
-    async def pending(self, limit: int) -> Sequence[AccessLog]:
-        stmt = (select(AccessLog).where(AccessLog.seq.is_(None))
-                .order_by(AccessLog.logged_at, AccessLog.id).limit(limit))
-        return await self.get_all(stmt)
+    async def pending(self, limit: int, after: tuple[datetime, uuid.UUID] | None = None) -> Sequence[AccessLog]:
+        # ``after``: where the previous batch of this sealing run ended, so each batch starts at
+        # its place in the index instead of stepping over the rows just sealed.
+        stmt = select(AccessLog).where(AccessLog.seq.is_(None))
+        if after is not None:
+            stmt = stmt.where(tuple_(AccessLog.logged_at, AccessLog.id) > tuple_(*after))
+        return await self.get_all(stmt.order_by(AccessLog.logged_at, AccessLog.id).limit(limit))
 
     async def count_pending(self) -> int:
         return int((await self.session.execute(

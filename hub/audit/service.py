@@ -89,8 +89,10 @@ async def seal(session: AsyncSession, batch: int = SEAL_BATCH, limit: int | None
     head = await repo.head()
     seq, prev = head if head else (0, GENESIS)
     total = 0
+    after: tuple[datetime, uuid.UUID] | None = None
     while (limit is None or total < limit) and (
-            rows := await repo.pending(batch if limit is None else min(batch, limit - total))):
+            rows := await repo.pending(batch if limit is None else min(batch, limit - total), after)):
+        after = (rows[-1].logged_at, rows[-1].id)
         ids, seqs, prevs, hashes = [], [], [], []
         for row in rows:
             seq += 1
