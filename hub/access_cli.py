@@ -11,7 +11,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from auth.principal import Principal, Role
 from hub.audit import service as audit_service
@@ -128,27 +128,36 @@ def clients_revoke(client_id: str) -> None:
 @audit_app.command("seal")
 def audit_seal(
     batch: Annotated[int, typer.Option(help="Entries per transaction.")] = audit_service.SEAL_BATCH,
+    every: Annotated[float | None, typer.Option(help="Keep running as a worker, sealing every N seconds.")]
+    = None,
 ) -> None:
-    """Chain every pending access-log entry (run periodically, e.g. every minute, as the owner).
+    """Chain every pending access-log entry, as the owner: once (cron, a systemd timer) or as a worker.
 
     One transaction per batch: a long backlog is sealed in steps that each survive a crash.
     """
 
-    async def run() -> int:
-        urls = await resolve_urls(Settings())
-        engine = create_async_engine(urls.owner)
+    async def backlog(engine: AsyncEngine) -> int:
         total = 0
+        while True:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                sealed = await audit_service.seal(session, batch=batch, limit=batch)
+            total += sealed
+            if sealed < batch:
+                return total
+
+    async def run() -> None:
+        urls = await resolve_urls(Settings())
+        engine = create_async_engine(urls.owner, pool_size=1)
         try:
             while True:
-                async with make_sessionmaker(engine)() as session, session.begin():
-                    sealed = await audit_service.seal(session, batch=batch, limit=batch)
-                total += sealed
-                if sealed < batch:
-                    return total
+                err.print(f"sealed {await backlog(engine)} entries")
+                if every is None:
+                    return
+                await asyncio.sleep(every)
         finally:
             await engine.dispose()
 
-    err.print(f"sealed {asyncio.run(run())} entries")
+    asyncio.run(run())
 
 
 @audit_app.command("verify")
