@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import schema.app as schema_app
@@ -78,6 +78,16 @@ async def test_no_cross_over_under_concurrency(
             crossed.append((village, "saw", other))
     assert crossed == []
     assert len(results) == 200
+
+    # No pooled connection kept a caller's scope: without set_scope every one of them sees nothing.
+    async def probe() -> tuple[object, int]:
+        async with app_engine.connect() as conn:
+            setting = (await conn.execute(text("SELECT current_setting('slrt.scope', true)"))).scalar()
+            visible = (await conn.execute(text("SELECT count(*) FROM households"))).scalar_one()
+            await asyncio.sleep(0.05)  # hold the connection so the five probes use five connections
+            return setting, visible
+    probes = await asyncio.gather(*(probe() for _ in range(5)))
+    assert all(setting in (None, "") and visible == 0 for setting, visible in probes), probes
 
     # Each request's audit entry names only its own region's households.
     async with make_sessionmaker(app_engine)() as session:
