@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from hub.access_cli import audit_app, clients_app, print_demo_tokens, token
 from hub.cli_schema import schema_group
 from hub.config import Settings
 from hub.db.engine import DatabaseUrls, resolve_urls
@@ -31,6 +32,9 @@ app.add_typer(regions_app, name="regions")
 schema_app = typer.Typer(help="The GraphQL schema artifact (schema/schema.graphql).", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 schema_app.callback(invoke_without_command=True)(schema_group)
+app.add_typer(clients_app, name="clients")
+app.add_typer(audit_app, name="audit")
+app.command()(token)
 console = Console(stderr=True)
 
 
@@ -193,6 +197,7 @@ def demo(
     console.print("[bold]4/5[/] starting the mock government systems")
     _demo_sources(settings, urls)
     console.print("[bold]5/5[/] serving")
+    print_demo_tokens(settings)
     console.print(f"\n  GraphiQL: [link]http://{settings.host}:{port}/graphql[/link]\n")
     uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="info")
 

@@ -96,6 +96,32 @@ class Settings(BaseSettings):
         description="Let connector base URLs point at loopback/private addresses (the mocks). "
         "Unset: allowed in dev/test, refused in prod.",
     )
+    # Access control (docs/auth.md).
+    jwks_url: str | None = Field(default=None, description="Identity provider's JWKS; keys need kid and alg.")
+    jwks_file: Path | None = Field(default=None, description="A JWKS document of trusted public keys.")
+    token_signing_key_file: Path | None = Field(
+        default=None, description="Private JWK the built-in token endpoint signs with. Dev/test: generated "
+        "under data_dir when absent.")
+    token_leeway_seconds: int = Field(
+        default=30, ge=0, le=60,
+        description="Clock skew allowed when checking a token's exp and nbf (at most 60 s).",
+    )
+    token_ttl_seconds: int = Field(
+        default=900, ge=60, le=24 * 3600,
+        description="Lifetime of tokens the built-in endpoint and `slrt-hub token` issue.",
+    )
+    rate_limit_requests_per_minute: int = Field(
+        default=600, ge=1,
+        description="Requests per minute per API client (or IP when anonymous); over it: 429 with "
+        "Retry-After. Counted per process.",
+    )
+    rate_limit_objects_per_minute: int = Field(
+        default=20_000, ge=1,
+        description="Personal records returned per minute per client; over it: 429 with Retry-After. "
+        "Counted per process.",
+    )
+    audit_reads: bool = Field(default=True, description="Write an access-log entry for every personal-data "
+                              "operation. Only for benchmarks; the production profile refuses false.")
 
     @model_validator(mode="before")
     @classmethod
@@ -121,6 +147,8 @@ class Settings(BaseSettings):
             problems.append("SLRT_DATABASE_URL is required (the embedded PostgreSQL is for development)")
         if "*" in self.cors_origins:
             problems.append("SLRT_CORS_ORIGINS may not contain '*'")
+        if not self.audit_reads:
+            problems.append("SLRT_AUDIT_READS may not be false (UU PDP art. 31)")
         if problems:
             raise UnsafeSettings("refusing to start the production profile: " + "; ".join(problems))
         return self
@@ -130,6 +158,13 @@ class Settings(BaseSettings):
         if self.connector_allow_private_urls is not None:
             return self.connector_allow_private_urls
         return self.profile is not Profile.prod
+
+    @property
+    def signing_key_path(self) -> Path | None:
+        """Where the token endpoint's private key lives; never generated in production."""
+        if self.token_signing_key_file is not None:
+            return self.token_signing_key_file
+        return None if self.profile is Profile.prod else self.data_dir / "dev-signing-key.jwk.json"
 
     @property
     def is_dev(self) -> bool:

@@ -37,6 +37,9 @@ from hub.config import Profile, Settings
 from hub.db.engine import make_engine, make_sessionmaker, resolve_urls
 from hub.db.migrate import head_revision
 from hub.logs import configure_logging
+from schema.audit import AuditExtension, AuditQuery
+from schema.auth import AuthGate, AuthState, bearer_authenticate, cors, remembered, token_endpoint
+from schema.clients import ClientsMutation, ClientsQuery
 from schema.connectors import ConnectorMutation, ConnectorQuery
 from schema.context import Context
 from schema.observability import HubSchema, OperationObserver, RequestIdMiddleware, metrics_endpoint
@@ -53,10 +56,11 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     2.7, not strawberry's newest default: the version every current composer and gateway accepts.
     """
     settings = settings or Settings()
-    query = merge_types("Query", (Query, WorkflowQuery, ConnectorQuery))
-    mutation = merge_types("Mutation", (WorkflowMutation, PushMutation, ConnectorMutation))
+    query = merge_types("Query", (Query, WorkflowQuery, ConnectorQuery, AuditQuery, ClientsQuery))
+    mutation = merge_types("Mutation", (WorkflowMutation, PushMutation, ConnectorMutation, ClientsMutation))
     return HubSchema(query=query, mutation=mutation, federation_version="2.7",
-                     extensions=[*schema_extensions(settings), OperationObserver, *tracing_extensions(settings)])
+                     extensions=[*schema_extensions(settings), AuditExtension, OperationObserver,
+                                 *tracing_extensions(settings)])
 
 
 def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension] | type[SchemaExtension]]:
@@ -160,7 +164,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     bind: AsyncEngine | AsyncConnection | None = None,
-    authenticate: Authenticate = anonymous,
+    authenticate: Authenticate = bearer_authenticate,
 ) -> Starlette:
     """Build the ASGI app.
 
@@ -168,6 +172,7 @@ def create_app(
     ``authenticate`` turns a request into a principal (tests may pass their own).
     """
     settings = settings or Settings()
+    authenticate = remembered(authenticate)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -182,9 +187,11 @@ def create_app(
                                  max_overflow=settings.db_max_overflow)
         app.state.hub = HubState(settings, make_sessionmaker(bind or engine))  # type: ignore[arg-type]
         app.state.engine = engine or (bind if isinstance(bind, AsyncEngine) else None)
+        app.state.auth = AuthState.from_settings(settings)
         try:
             yield
         finally:
+            await app.state.auth.aclose()
             if engine is not None:
                 await engine.dispose()
 
@@ -210,5 +217,7 @@ def create_app(
         Route("/readyz", readyz),
         Route("/graphql", BodyLimit(graphql, settings.graphql_max_body_bytes), methods=["GET", "POST"]),
         Route("/metrics", metrics_endpoint(settings)),
+        Route("/oauth/token", token_endpoint, methods=["POST"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])
+    middleware = [Middleware(RequestIdMiddleware), cors(settings), Middleware(AuthGate, authenticate=authenticate)]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)

@@ -42,6 +42,10 @@ def format_error(error: GraphQLError) -> GraphQLError:
             extensions["field"] = field
         return GraphQLError(original.message, error.nodes, error.source, error.positions, error.path,
                             original, extensions)
+    if isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
+        # A resolver that raised a GraphQLError with a code chose its answer deliberately.
+        return GraphQLError(original.message, error.nodes, error.source, error.positions, error.path, None,
+                            dict(original.extensions or {}))
     # No original error, or no path (variable coercion, parsing, validation: nothing executed yet),
     # means the request itself was at fault: the caller gets the message, there is nothing to mask.
     if original is None or error.path is None:

@@ -1,5 +1,6 @@
 """ORM classes only. Importing this package registers every table on ``Base.metadata``."""
 
+from hub.models.access import AccessLog, ApiClient
 from hub.models.programme import (
     Enrolment,
     EnrolmentStatus,
@@ -44,6 +45,7 @@ from hub.models.workflow import (
 )
 
 __all__ = [
+    "AccessLog", "ApiClient",
     "Case", "CaseEvent", "CaseStatus", "Complaint", "Enrolment", "EnrolmentStatus", "Family",
     "Household", "HouseholdDecile", "LifeStatus", "Need", "Partner", "Person", "Programme",
     "ProgrammeLevel", "ProgrammeRegion", "Proposal", "RecordStatus", "Region", "Relationship",

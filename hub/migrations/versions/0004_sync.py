@@ -4,7 +4,7 @@ Also makes (source_system, source_record_id) unique on households, families and 
 sync engine upserts on (``ON CONFLICT``), so a record synced twice is one row, never two.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-25 00:14:47.034658
 """
 from alembic import op
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 from hub.migrations import security
 
 revision = '0004'
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -278,7 +278,9 @@ async def test_a_case_with_its_history_costs_four_statements(api: Api, world: Wo
     body = await api(FACILITATOR, CASE_WITH_HISTORY, id=gid("Case", case_id))
     assert [e["toStatus"] for e in body["data"]["case"]["history"]] == ["OPEN", "REFERRED", "APPROVED"]
     # Case: set the scope, select the case. History (one DataLoader batch): set the scope, select the events.
-    assert len(statements.statements) == 4, statements.statements
+    # Then the access-log entry, written before the response leaves.
+    assert len(statements.statements) == 4 + 1, statements.statements
+    assert statements.statements[-1].startswith("INSERT INTO access_logs")
 
 
 async def test_history_of_many_cases_is_one_batch(api: Api, world: World, statements: Any) -> None:
@@ -287,7 +289,7 @@ async def test_history_of_many_cases_is_one_batch(api: Api, world: World, statem
     statements.statements.clear()
     body = await api(MANAGER, "{ cases { id history { toStatus } } }")
     assert [len(c["history"]) for c in body["data"]["cases"]] == [1, 1, 1]
-    assert len(statements.statements) == 4, statements.statements
+    assert len(statements.statements) == 4 + 1, statements.statements  # + the access-log entry
 
 
 async def test_the_sla_of_each_step_comes_from_settings(api: Api, world: World, settings: Settings,

@@ -85,4 +85,5 @@ async def test_needs_with_their_reviews_cost_four_statements(api: Api, world: Wo
     body = await api(SUPERVISOR, "{ needs { id reviews { decision } } }")
     assert [n["reviews"] for n in body["data"]["needs"]] == [[], [], []]
     # Needs: set the scope, select. Reviews of all of them (one DataLoader batch): set the scope, select.
-    assert len(statements.statements) == 4, statements.statements
+    # Then the access-log entry, written before the response leaves.
+    assert len(statements.statements) == 4 + 1, statements.statements

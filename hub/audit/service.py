@@ -1,0 +1,232 @@
+"""Record, seal, verify and query the access log."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.permissions import Permission, can
+from auth.principal import Principal
+from hub.audit.chain import GENESIS, link
+from hub.audit.repository import AccessLogRepository, LogFilter
+from hub.db.repository import ScopedRepository
+from hub.errors import Forbidden, Invalid
+from hub.models import AccessLog, Person
+
+OUTCOMES = ("allowed", "denied", "error")
+SEAL_BATCH = 5000
+VERIFY_CHUNK = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What one operation did, as the request saw it."""
+
+    principal: Principal | None
+    outcome: str
+    operation_name: str | None = None
+    operation_type: str | None = None
+    document_hash: str | None = None
+    person_ids: Sequence[uuid.UUID] = ()
+    household_ids: Sequence[uuid.UUID] = ()
+    record_ids: Sequence[str] = ()
+    fields: Sequence[str] = ()
+    error_codes: Sequence[str] = ()
+    source_ip: str | None = None
+
+
+def entry_values(access: Access) -> dict[str, Any]:
+    p = access.principal
+    return {
+        "id": uuid.uuid4(),
+        "actor": p.subject if p else None,
+        "client_id": p.client_id if p else None,
+        "role": p.role.value if p else None,
+        "scope": sorted(p.scope.codes) if p else [],
+        "purpose": p.purpose if p else None,
+        "operation_name": access.operation_name,
+        "operation_type": access.operation_type,
+        "document_hash": access.document_hash,
+        "person_ids": sorted(set(access.person_ids)),
+        "household_ids": sorted(set(access.household_ids)),
+        "record_ids": sorted(set(access.record_ids)),
+        "fields": sorted(set(access.fields)),
+        "outcome": access.outcome,
+        "error_codes": sorted(set(access.error_codes)),
+        "source_ip": access.source_ip,
+    }
+
+
+async def record(session: AsyncSession, access: Access) -> uuid.UUID:
+    """Insert one pending entry. The caller commits, and sends nothing if this raises."""
+    if access.outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {access.outcome!r}")
+    values = entry_values(access)
+    await AccessLogRepository(session).insert(values)
+    entry_id: uuid.UUID = values["id"]
+    return entry_id
+
+
+# --- sealing and verification (run as the table owner: ``slrt-hub audit seal|verify|anchor``) -----
+
+async def seal(session: AsyncSession, batch: int = SEAL_BATCH, limit: int | None = None) -> int:
+    """Chain pending entries (all, or at most ``limit``), oldest first. Returns how many were sealed.
+
+    Holds the sealing lock until the caller's transaction ends, so sealers never interleave.
+    """
+    repo = AccessLogRepository(session)
+    await repo.lock_for_sealing()
+    head = await repo.head()
+    seq, prev = head if head else (0, GENESIS)
+    total = 0
+    after: tuple[datetime, uuid.UUID] | None = None
+    while (limit is None or total < limit) and (
+            rows := await repo.pending(batch if limit is None else min(batch, limit - total), after)):
+        after = (rows[-1].logged_at, rows[-1].id)
+        ids, seqs, prevs, hashes = [], [], [], []
+        for row in rows:
+            seq += 1
+            digest = link(prev, row, seq)
+            ids.append(row.id)
+            seqs.append(seq)
+            prevs.append(prev)
+            hashes.append(digest)
+            prev = digest
+        await repo.write_seals(ids, seqs, prevs, hashes)
+        session.expunge_all()
+        total += len(rows)
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    seq: int
+    hash: str
+
+    def dumps(self) -> str:
+        return json.dumps({"seq": self.seq, "hash": self.hash})
+
+    @classmethod
+    def load(cls, path: Path) -> Anchor:
+        data = json.loads(path.read_text())
+        return cls(seq=int(data["seq"]), hash=str(data["hash"]))
+
+
+@dataclass
+class Verification:
+    sealed: int = 0
+    pending: int = 0
+    head: str = GENESIS
+    first_bad: int | None = None
+    problem: str | None = None
+    checked_hashes: dict[int, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.first_bad is None
+
+    def fail(self, position: int, problem: str) -> None:
+        if self.first_bad is None:
+            self.first_bad, self.problem = position, problem
+
+
+async def verify(session: AsyncSession, anchor: Anchor | None = None) -> Verification:
+    """Walk the sealed chain from the start; name the first position that does not hold."""
+    repo = AccessLogRepository(session)
+    result = Verification(pending=await repo.count_pending())
+    result.checked_hashes[0] = GENESIS  # an anchor taken of an empty log
+    expected, prev = 1, GENESIS
+    after = 0
+    while result.ok and (rows := await repo.sealed_after(after, VERIFY_CHUNK)):
+        for row in rows:
+            assert row.seq is not None
+            if row.seq != expected:
+                result.fail(expected, f"entry {expected} is missing (next is {row.seq})")
+            elif row.prev_hash != prev:
+                result.fail(expected, "prev_hash does not match the previous entry")
+            elif link(prev, row, row.seq) != row.hash:
+                result.fail(expected, "entry content does not match its hash")
+            if not result.ok:
+                break
+            if anchor is not None and row.seq == anchor.seq:
+                result.checked_hashes[row.seq] = str(row.hash)
+            prev, expected = str(row.hash), expected + 1
+        after = expected - 1
+        session.expunge_all()
+    result.sealed = expected - 1
+    result.head = prev
+    if result.ok and anchor is not None:
+        if result.sealed < anchor.seq:
+            result.fail(result.sealed + 1, f"chain ends at {result.sealed} but the anchor names entry {anchor.seq}: "
+                                           "the tail was truncated")
+        elif result.checked_hashes.get(anchor.seq) != anchor.hash:
+            result.fail(anchor.seq, "entry differs from the anchor")
+    return result
+
+
+async def anchor(session: AsyncSession) -> Anchor:
+    head = await AccessLogRepository(session).head()
+    return Anchor(seq=head[0], hash=head[1]) if head else Anchor(seq=0, hash=GENESIS)
+
+
+# --- auditors' queries ---------------------------------------------------------------------------
+
+def encode_cursor(row: AccessLog) -> str:
+    return base64.urlsafe_b64encode(f"{row.logged_at.isoformat()}|{row.id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode("ascii")).decode()
+        when, _, id_ = raw.partition("|")
+        return datetime.fromisoformat(when), uuid.UUID(id_)
+    except (ValueError, binascii.Error, UnicodeError) as exc:
+        raise Invalid("not a valid cursor", code="INVALID_INPUT") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class LogQuery:
+    actor: str | None = None
+    client_id: str | None = None
+    person_nik: str | None = None
+    household_id: uuid.UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    outcome: str | None = None
+
+
+async def person_ids_for_nik(session: AsyncSession, principal: Principal, nik: str) -> list[uuid.UUID]:
+    repo: ScopedRepository[Person] = ScopedRepository(session, principal)
+    repo.model = Person
+    stmt = repo.readable(select(Person.id).where(Person.nik == nik), model=Person)
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def page(
+    session: AsyncSession, principal: Principal | None, query: LogQuery, first: int, after: str | None
+) -> tuple[Sequence[AccessLog], bool]:
+    if not can(principal, Permission.read_audit):
+        raise Forbidden("reading the access log needs the auditor role")
+    assert principal is not None
+    if query.outcome is not None and query.outcome not in OUTCOMES:
+        raise Invalid(f"outcome is one of {', '.join(OUTCOMES)}")
+    person_ids = None
+    if query.person_nik is not None:
+        person_ids = await person_ids_for_nik(session, principal, query.person_nik)
+        if not person_ids:
+            return [], False
+    where = LogFilter(actor=query.actor, client_id=query.client_id, person_ids=person_ids,
+                      household_id=query.household_id, since=query.since, until=query.until,
+                      outcome=query.outcome)
+    rows = await AccessLogRepository(session).page(where, first + 1, decode_cursor(after) if after else None)
+    return rows[:first], len(rows) > first

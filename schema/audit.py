@@ -1,0 +1,347 @@
+"""The access log from GraphQL: an extension that records every personal-data operation before the
+response leaves (fail closed), and the auditors' ``accessLogs`` query.
+
+The extension needs nothing from the resolvers: it reads the fields from the document, and collects
+the records returned by watching which objects of the personal types get resolved (plus any global
+IDs in the result). So it covers every current and future field of those types.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLSchema,
+    NameNode,
+    SelectionSetNode,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
+    get_named_type,
+    parse,
+    visit,
+)
+from starlette.requests import Request
+from strawberry.extensions import SchemaExtension
+
+from auth.ratelimit import rate_key
+from hub.audit import service as audit_service
+from hub.audit.writer import AuditWriter
+from hub.db.engine import unit_of_work
+from hub.errors import HubError
+from schema.context import Context, Info
+from schema.ids import from_global_id, parse_global_id, to_global_id
+
+log = logging.getLogger(__name__)
+
+PERSONAL_TYPES = frozenset({"Person", "Household", "Family", "Enrolment", "Need", "Complaint", "Case"})
+# Types whose reading is itself recorded: personal data, the access log (auditors are audited), API clients.
+AUDITED_TYPES = PERSONAL_TYPES | {"AccessLog", "ApiClient", "ApiClientRegistration"}
+DENIED_CODES = frozenset({"UNAUTHENTICATED", "FORBIDDEN"})
+MAX_FIELDS = 500
+
+
+class AuditUnavailable(HubError):
+    code = "INTERNAL"
+
+
+ID_ALIAS = "_auditId"  # the injected selection is `_auditId<Type>: id`; removed from the result
+
+
+@dataclass(frozen=True)
+class Analysis:
+    document: DocumentNode  # the document to execute: every personal selection also asks for `id`
+    fields: frozenset[str]  # ``Type.field`` coordinates the caller selected
+    touches: bool  # whether any selection reads an audited type
+
+
+@functools.lru_cache(maxsize=1024)
+def analyse(schema: GraphQLSchema, query: str) -> Analysis:
+    """Read the document once per distinct query: the fields it reads, and a copy that also selects
+    the ``id`` of every personal object, so the records returned are known even when the caller did
+    not ask for their ids. (A per-field resolver hook would do the same at every field of every
+    request; this costs one AST walk per distinct document.)"""
+    document: DocumentNode = parse(query)
+    type_info = TypeInfo(schema)
+    coordinates: set[str] = set()
+    touched: list[bool] = []
+
+    class Rewrite(Visitor):
+        def enter_field(self, node: FieldNode, *_: Any) -> None:
+            parent = type_info.get_parent_type()
+            if parent is None or node.name.value.startswith("__"):
+                return
+            coordinates.add(f"{parent.name}.{node.name.value}")
+            if parent.name in AUDITED_TYPES:
+                touched.append(True)
+            returned = type_info.get_type()
+            if returned is not None and get_named_type(returned).name in AUDITED_TYPES:
+                touched.append(True)
+
+        def enter_selection_set(self, node: SelectionSetNode, *_: Any) -> SelectionSetNode | None:
+            parent = type_info.get_parent_type()
+            if not isinstance(parent, GraphQLObjectType) or parent.name not in PERSONAL_TYPES:
+                return None
+            if "id" not in parent.fields:
+                return None
+            extra = FieldNode(alias=NameNode(value=ID_ALIAS + parent.name), name=NameNode(value="id"),
+                              arguments=(), directives=(), selection_set=None)
+            return SelectionSetNode(selections=(*node.selections, extra))
+
+    rewritten = visit(document, TypeInfoVisitor(type_info, Rewrite()))
+    return Analysis(document=rewritten, fields=frozenset(coordinates), touches=bool(touched))
+
+
+def _uuid_of(value: Any) -> uuid.UUID | None:
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_global_id(value)[1]
+        except HubError:
+            try:
+                return uuid.UUID(value)
+            except ValueError:
+                return None
+    return None
+
+
+@dataclass
+class Seen:
+    """Personal records seen during one operation, by type."""
+
+    by_type: dict[str, set[uuid.UUID]] = field(default_factory=dict)
+    denied_in_data: set[str] = field(default_factory=set)
+
+    def add(self, type_name: str, id_: uuid.UUID) -> None:
+        self.by_type.setdefault(type_name, set()).add(id_)
+
+    def walk(self, data: Any) -> None:
+        """Collect the injected ids (and strip them), any other global ID of a personal type, and
+        refusals returned as data."""
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                injected = [key for key in item if key.startswith(ID_ALIAS)]
+                for key in injected:
+                    id_ = _uuid_of(item.pop(key))
+                    if id_ is not None:
+                        self.add(key[len(ID_ALIAS):], id_)
+                for key, value in item.items():
+                    if isinstance(value, str):
+                        if injected and key == "id":
+                            continue  # the same id as the injected one, already counted
+                        if key == "id" or key.endswith("Id"):
+                            try:
+                                type_name, id_ = parse_global_id(value)
+                            except HubError:
+                                continue
+                            if type_name in PERSONAL_TYPES:
+                                self.add(type_name, id_)
+                        elif key == "code" and value in DENIED_CODES:
+                            self.denied_in_data.add(value)
+                    elif isinstance(value, dict | list):
+                        stack.append(value)
+            elif isinstance(item, list):
+                stack.extend(item)
+
+    @property
+    def count(self) -> int:
+        return sum(len(ids) for ids in self.by_type.values())
+
+
+def _error_codes(errors: Iterable[GraphQLError]) -> set[str]:
+    codes = set()
+    for error in errors:
+        code = getattr(error.original_error, "code", None) or (error.extensions or {}).get("code")
+        codes.add(str(code) if code else "ERROR")
+    return codes
+
+
+def audit_writer(request: Request) -> AuditWriter:
+    """The app's one writer, created on first use (it needs the sessionmaker the lifespan made)."""
+    state = request.app.state
+    writer: AuditWriter | None = getattr(state, "audit_writer", None)
+    if writer is None:
+        writer = state.audit_writer = AuditWriter(state.hub.sessionmaker)
+    return writer
+
+
+class AuditExtension(SchemaExtension):
+    """Writes the access-log entry after execution and before the response; no entry, no data."""
+
+    def __init__(self, *, execution_context: Any = None) -> None:
+        self.seen = Seen()
+        self.analysis: Analysis | None = None
+
+    def on_validate(self) -> Iterator[None]:
+        # After validation: the limits (depth, aliases, tokens) judge the caller's document, not the
+        # selections added here to find the returned records.
+        yield
+        ctx = self.execution_context
+        if ctx.query is None or ctx.graphql_document is None:
+            return
+        self.analysis = analyse(ctx.schema._schema, ctx.query)
+        ctx.graphql_document = self.analysis.document
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        yield
+        ctx = self.execution_context
+        context: Context = ctx.context
+        result = ctx.result
+        if result is None or ctx.query is None:
+            return
+        data = getattr(result, "data", None)
+        errors = list(getattr(result, "errors", None) or [])
+        self.seen.walk(data)
+        codes = _error_codes(errors) | self.seen.denied_in_data
+        if self.analysis is None:
+            return
+        fields, touches = self.analysis.fields, self.analysis.touches
+        principal = context.principal
+        request = context.request
+        # In-process execution (tests, the CLI) has no HTTP request; with personal data it fails closed below.
+        state = getattr(request.app.state, "auth", None) if request is not None else None
+        if state is not None and self.seen.count:
+            state.limiter.charge_objects(
+                rate_key(principal, request.client.host if request.client else None), self.seen.count)
+        if not (touches or self.seen.count or codes & DENIED_CODES):
+            return
+        if not context.settings.audit_reads:
+            return
+        outcome = "denied" if codes & DENIED_CODES else "error" if errors and not self.seen.count else "allowed"
+        by_type = self.seen.by_type
+        access = audit_service.Access(
+            principal=principal,
+            outcome=outcome,
+            operation_name=ctx.operation_name,
+            operation_type=ctx.operation_type.value if ctx.operation_type else None,
+            document_hash=hashlib.sha256(ctx.query.encode()).hexdigest(),
+            person_ids=sorted(by_type.get("Person", ())),
+            household_ids=sorted(by_type.get("Household", ())),
+            record_ids=sorted(f"{t}:{i}" for t, ids in by_type.items() if t not in ("Person", "Household")
+                              for i in ids),
+            fields=sorted(fields)[:MAX_FIELDS],
+            error_codes=sorted(codes),
+            source_ip=request.client.host if request is not None and request.client else None,
+        )
+        try:
+            if request is None:
+                raise RuntimeError("no request to record the access against")
+            await audit_writer(request).write(access)
+        except Exception as exc:
+            log.exception("access log entry could not be written; withholding the response")
+            raise AuditUnavailable("The access could not be recorded, so no data is returned.") from exc
+
+
+# --- the auditors' query -------------------------------------------------------------------------
+
+@strawberry.enum(description="What became of an operation.")
+class AccessOutcome(Enum):
+    ALLOWED = "allowed"
+    DENIED = "denied"
+    ERROR = "error"
+
+
+@strawberry.input(description="Narrow the access log. All given conditions must hold.")
+class AccessLogFilter:
+    actor: str | None = strawberry.field(default=None, description="The token subject (`sub`) of the caller.")
+    client: str | None = strawberry.field(default=None, description="The API client id.")
+    person_nik: str | None = strawberry.field(
+        default=None, description="Entries that returned the person with this NIK (a subject-access request).")
+    household_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Entries that returned this household (its global ID).")
+    from_: datetime | None = strawberry.field(default=None, name="from", description="Logged at or after.")
+    to: datetime | None = strawberry.field(default=None, description="Logged before.")
+    outcome: AccessOutcome | None = None
+
+
+@strawberry.type(description="One recorded access to personal data (UU PDP art. 31).")
+class AccessLog:
+    id: strawberry.ID
+    logged_at: datetime
+    actor: str | None = strawberry.field(description="Token subject of the caller; null when unauthenticated.")
+    client_id: str | None
+    role: str | None
+    scope: list[str] = strawberry.field(description="Region codes the caller was scoped to ('*' = national).")
+    purpose: str | None = strawberry.field(description="Purpose declared by the caller's token or registration.")
+    operation_name: str | None
+    operation_type: str | None
+    document_hash: str | None = strawberry.field(description="SHA-256 of the GraphQL document, hex.")
+    person_ids: list[strawberry.ID] = strawberry.field(description="Global IDs of the persons returned.")
+    household_ids: list[strawberry.ID] = strawberry.field(description="Global IDs of the households returned.")
+    record_ids: list[strawberry.ID] = strawberry.field(description="Global IDs of other personal records returned.")
+    fields: list[str] = strawberry.field(description="`Type.field` coordinates the operation selected.")
+    outcome: AccessOutcome
+    error_codes: list[str]
+    source_ip: str | None
+    seq: int | None = strawberry.field(description="Position in the hash chain; null until sealed.")
+
+    @classmethod
+    def from_model(cls, row: Any) -> AccessLog:
+        records = []
+        for item in row.record_ids:
+            type_name, _, raw = item.partition(":")
+            records.append(to_global_id(type_name, raw))
+        return cls(
+            id=strawberry.ID(str(row.id)), logged_at=row.logged_at, actor=row.actor, client_id=row.client_id,
+            role=row.role, scope=list(row.scope), purpose=row.purpose, operation_name=row.operation_name,
+            operation_type=row.operation_type, document_hash=row.document_hash,
+            person_ids=[to_global_id("Person", i) for i in row.person_ids],
+            household_ids=[to_global_id("Household", i) for i in row.household_ids],
+            record_ids=records, fields=list(row.fields), outcome=AccessOutcome(row.outcome),
+            error_codes=list(row.error_codes), source_ip=row.source_ip, seq=row.seq,
+        )
+
+
+@strawberry.type(description="A page of access-log entries, newest first.")
+class AccessLogPage:
+    nodes: list[AccessLog]
+    has_next_page: bool
+    end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
+
+
+def _graphql_error(error: HubError) -> GraphQLError:
+    return GraphQLError(error.message, extensions={"code": error.code})
+
+
+@strawberry.type
+class AuditQuery:
+    @strawberry.field(description="The access log, for auditors: who read what, when, for which purpose. "
+                      "Answer a subject-access request with `filter: {personNik: ...}`. Queries here are "
+                      "recorded too.")
+    async def access_logs(
+        self, info: Info, filter: AccessLogFilter | None = None, first: int = 50, after: str | None = None
+    ) -> AccessLogPage:
+        context = info.context
+        filter = filter or AccessLogFilter()
+        if context.principal is None:
+            raise GraphQLError("authentication required", extensions={"code": "UNAUTHENTICATED"})
+        if not 1 <= first <= context.settings.page_max:
+            raise GraphQLError(f"first must be 1..{context.settings.page_max}", extensions={"code": "PAGE_TOO_LARGE"})
+        try:
+            query = audit_service.LogQuery(
+                actor=filter.actor, client_id=filter.client, person_nik=filter.person_nik,
+                household_id=from_global_id(filter.household_id, "Household") if filter.household_id else None,
+                since=filter.from_, until=filter.to, outcome=filter.outcome.value if filter.outcome else None)
+            async with unit_of_work(context.sessionmaker, context.principal) as session:
+                rows, more = await audit_service.page(session, context.principal, query, first, after)
+        except HubError as exc:
+            raise _graphql_error(exc) from exc
+        nodes = [AccessLog.from_model(r) for r in rows]
+        return AccessLogPage(nodes=nodes, has_next_page=more,
+                             end_cursor=audit_service.encode_cursor(rows[-1]) if rows else None)
