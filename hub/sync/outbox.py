@@ -10,7 +10,7 @@ deliver at once: each claims its batch with ``FOR UPDATE SKIP LOCKED``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +28,11 @@ from hub.sync.engine import region_columns
 SYSTEM = Principal.system("outbox")
 Handler = Callable[[OutboxMessage], Awaitable[dict[str, Any]]]
 
+# Topics, each delivered through one port.
+REFERRAL = "baznas.referral"  # PartnerReferralSink.refer
+PROPOSAL = "siks-ng.proposal"  # RegistrySink.submit, SubmissionKind.proposal
+PRELIST = "siks-ng.prelist"  # RegistrySink.submit, SubmissionKind.prelist
+
 
 def enqueue(session: AsyncSession, *, topic: str, idempotency_key: str, payload: dict[str, Any],
             region_code: str, connector_id: uuid.UUID | None = None) -> OutboxMessage:
@@ -38,12 +43,25 @@ def enqueue(session: AsyncSession, *, topic: str, idempotency_key: str, payload:
     return message
 
 
-def referral_handler(sink: PartnerReferralSink) -> Handler:
+def partner_programme(payload: Mapping[str, Any], programmes: Mapping[str, str]) -> str:
+    """The partner's own programme code for a referral.
+
+    ``programmes`` (the connector's ``options.programmes``) maps the hub's programme code, or the
+    need's category, or ``"*"`` to a code of the partner's catalogue; without a match the hub's
+    programme code is sent as it is (and the partner refuses it if it does not know it).
+    """
+    for key in (payload.get("programme_code"), payload.get("category"), "*"):
+        if key is not None and key in programmes:
+            return programmes[key]
+    return str(payload.get("programme_code") or "")
+
+
+def referral_handler(sink: PartnerReferralSink, programmes: Mapping[str, str] | None = None) -> Handler:
     async def deliver(message: OutboxMessage) -> dict[str, Any]:
         p = message.payload
         status = await sink.refer(Referral(idempotency_key=message.idempotency_key,
-                                           programme_code=p["programme_code"], nik=p["nik"], name=p["name"],
-                                           village_code=p["village_code"], reason=p["reason"]))
+                                           programme_code=partner_programme(p, programmes or {}), nik=p["nik"],
+                                           name=p["name"], village_code=p["village_code"], reason=p["reason"]))
         return {"referral_id": status.referral_id, "state": status.state.value}
 
     return deliver
@@ -53,6 +71,21 @@ def submission_handler(sink: RegistrySink, kind: SubmissionKind) -> Handler:
     async def deliver(message: OutboxMessage) -> dict[str, Any]:
         receipt = await sink.submit(Submission(kind=kind, key=message.idempotency_key, payload=message.payload))
         return {"ticket": receipt.ticket, "status": receipt.status}
+
+    return deliver
+
+
+def by_region(handlers: Sequence[tuple[str | None, Handler]]) -> Handler:
+    """Route a topic over several connectors of one kind: a message goes to the connector whose region
+    holds its village (the most specific wins); a connector without a region serves everywhere. With no
+    connector for its region a message waits (``Unavailable``) until one is configured."""
+    ordered = sorted(handlers, key=lambda pair: -len(pair[0] or ""))
+
+    async def deliver(message: OutboxMessage) -> dict[str, Any]:
+        for region, handler in ordered:
+            if region is None or message.village_code == region or message.village_code.startswith(region + "."):
+                return await handler(message)
+        raise Unavailable(f"no enabled connector for {message.topic} in {message.village_code}")
 
     return deliver
 

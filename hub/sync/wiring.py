@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import httpx
 
 from connectors.factory import Kind, build_client
 from connectors.http import ClientOptions, Credentials
+from connectors.ports import SubmissionKind
 from hub.config import Settings
 from hub.models import Connector
+from hub.sync import outbox
+from hub.sync.outbox import Handler, by_region, referral_handler, submission_handler
 from hub.sync.secrets import unseal
 
 KINDS = [k.value for k in Kind]
@@ -17,3 +23,26 @@ def build_source(connector: Connector, settings: Settings, *, options: ClientOpt
                  transport: httpx.AsyncBaseTransport | None = None) -> object:
     credentials = Credentials.from_mapping(unseal(settings, connector.credentials))
     return build_client(connector.kind, connector.base_url, credentials, options=options, transport=transport)
+
+
+def outbox_handlers(connectors: Sequence[Connector], settings: Settings, clients: list[Any], *,
+                    options: ClientOptions | None = None) -> dict[str, Handler]:
+    """A handler per outbox topic over the enabled connectors of its kind, routed by region.
+
+    Clients are appended to ``clients`` for the caller to close.
+    """
+    routes: dict[str, list[tuple[str | None, Handler]]] = {}
+    for connector in connectors:
+        if connector.kind not in ("baznas", "siks-ng"):
+            continue
+        client: Any = build_source(connector, settings, options=options)
+        clients.append(client)
+        region = connector.region_code
+        if connector.kind == "baznas":
+            programmes = connector.options.get("programmes") or {}
+            routes.setdefault(outbox.REFERRAL, []).append((region, referral_handler(client, programmes)))
+        else:
+            routes.setdefault(outbox.PROPOSAL, []).append(
+                (region, submission_handler(client, SubmissionKind.proposal)))
+            routes.setdefault(outbox.PRELIST, []).append((region, submission_handler(client, SubmissionKind.prelist)))
+    return {topic: by_region(handlers) for topic, handlers in routes.items()}
