@@ -54,8 +54,10 @@ async def proposal_approved(session: AsyncSession, principal: Principal, proposa
             person = await PersonRepository(session, principal).get(proposal.person_id)
             payload["person_id"] = str(person.id)
             payload["member_id"] = _registry_id(person)
-    return outbox.enqueue(session, topic=topic, idempotency_key=f"usulan-{proposal.id}", payload=payload,
-                          region_code=household.village_code)
+    message = outbox.enqueue(session, topic=topic, idempotency_key=f"usulan-{proposal.id}", payload=payload,
+                             region_code=household.village_code)
+    await session.flush()
+    return message
 
 
 async def _subject(session: AsyncSession, principal: Principal, case: Case) -> tuple[str, Person | None]:
@@ -82,5 +84,7 @@ async def case_referred(session: AsyncSession, principal: Principal, case: Case,
                "person_id": str(person.id) if person else None, "village_code": case.village_code,
                "reason": "; ".join(part for part in (reason, case.recommendation or "") if part),
                "referred_by": principal.subject}
-    return outbox.enqueue(session, topic=outbox.REFERRAL, idempotency_key=f"rujukan-{case.id}", payload=payload,
-                          region_code=case.village_code)
+    message = outbox.enqueue(session, topic=outbox.REFERRAL, idempotency_key=f"rujukan-{case.id}",
+                             payload=payload, region_code=case.village_code)
+    await session.flush()
+    return message
