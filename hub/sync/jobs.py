@@ -29,7 +29,7 @@ from hub.config import APP_DB_ROLE, Settings
 from hub.db.engine import make_engine, make_sessionmaker, resolve_urls, set_scope
 from hub.models import Connector, SyncRun
 from hub.sync import service
-from hub.sync.outbox import deliver_due
+from hub.sync.outbox import deliver_due, poll_statuses
 from hub.sync.wiring import build_source, outbox_handlers
 
 log = logging.getLogger("hub.sync.jobs")
@@ -142,6 +142,8 @@ async def deliver_outbox(timestamp: int) -> int:
         clients: list[Any] = []
         try:
             report = await deliver_due(sessionmaker, outbox_handlers(connectors, settings, clients))
+            # Then what the receivers report on earlier deliveries (SIKS-NG processing, Baznas decisions).
+            await poll_statuses(sessionmaker, outbox_handlers(connectors, settings, clients, status=True))
         finally:
             for client in clients:
                 await client.aclose()

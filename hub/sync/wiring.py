@@ -13,7 +13,14 @@ from connectors.ports import SubmissionKind
 from hub.config import Settings
 from hub.models import Connector
 from hub.sync import outbox
-from hub.sync.outbox import Handler, by_region, referral_handler, submission_handler
+from hub.sync.outbox import (
+    Handler,
+    by_region,
+    referral_handler,
+    referral_status_poller,
+    submission_handler,
+    submission_status_poller,
+)
 from hub.sync.secrets import unseal
 
 KINDS = [k.value for k in Kind]
@@ -26,8 +33,9 @@ def build_source(connector: Connector, settings: Settings, *, options: ClientOpt
 
 
 def outbox_handlers(connectors: Sequence[Connector], settings: Settings, clients: list[Any], *,
-                    options: ClientOptions | None = None) -> dict[str, Handler]:
-    """A handler per outbox topic over the enabled connectors of its kind, routed by region.
+                    options: ClientOptions | None = None, status: bool = False) -> dict[str, Handler]:
+    """A handler per outbox topic over the enabled connectors of its kind, routed by region: delivery,
+    or with ``status`` the poll of the status the receiving side reports.
 
     Clients are appended to ``clients`` for the caller to close.
     """
@@ -40,9 +48,10 @@ def outbox_handlers(connectors: Sequence[Connector], settings: Settings, clients
         region = connector.region_code
         if connector.kind == "baznas":
             programmes = connector.options.get("programmes") or {}
-            routes.setdefault(outbox.REFERRAL, []).append((region, referral_handler(client, programmes)))
+            referral = referral_status_poller(client) if status else referral_handler(client, programmes)
+            routes.setdefault(outbox.REFERRAL, []).append((region, referral))
         else:
-            routes.setdefault(outbox.PROPOSAL, []).append(
-                (region, submission_handler(client, SubmissionKind.proposal)))
-            routes.setdefault(outbox.PRELIST, []).append((region, submission_handler(client, SubmissionKind.prelist)))
+            for topic, kind in ((outbox.PROPOSAL, SubmissionKind.proposal), (outbox.PRELIST, SubmissionKind.prelist)):
+                handler = submission_status_poller(client) if status else submission_handler(client, kind)
+                routes.setdefault(topic, []).append((region, handler))
     return {topic: by_region(handlers) for topic, handlers in routes.items()}

@@ -18,8 +18,8 @@ from connectors.http import ClientOptions
 from connectors.retry import RetryPolicy
 from hub.config import Settings
 from hub.db.engine import make_sessionmaker
-from hub.models import Connector, OutboxMessage, OutboxStatus
-from hub.sync.outbox import DeliveryReport, deliver_due
+from hub.models import Case, Connector, OutboxMessage, OutboxStatus, Proposal
+from hub.sync.outbox import DeliveryReport, deliver_due, poll_statuses
 from hub.sync.secrets import seal
 from hub.sync.wiring import outbox_handlers
 from hub.workflow import service
@@ -27,7 +27,17 @@ from hub.workflow.rules import ReviewDecision
 from hub.workflow.schemas import NewHousehold, NewPerson, RecordSubmission, Referral, ReviewItem, SubmissionKind
 from mocks.faults import FaultConfig
 from mocks.server import SYSTEMS, MockConfig, MockSystems
-from tests.schema.workflow.conftest import FACILITATOR, MANAGER, SUPERVISOR, VILLAGE, World, reset_scope
+from schema.ids import to_global_id
+from tests.schema.workflow.conftest import (
+    FACILITATOR,
+    MANAGER,
+    SUPERVISOR,
+    VILLAGE,
+    Api,
+    World,
+    reload,
+    reset_scope,
+)
 
 # One HTTP attempt per delivery round: the outbox's own retry is what is under test.
 ONE_SHOT = ClientOptions(timeout=5, retry=RetryPolicy(attempts=1, deadline=5))
@@ -66,6 +76,16 @@ async def deliver(connection: AsyncConnection, settings: Settings, *connectors: 
     try:
         handlers = outbox_handlers(connectors, settings, clients, options=ONE_SHOT)
         return await deliver_due(make_sessionmaker(connection), handlers, backoff_base=0)
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+async def poll(connection: AsyncConnection, settings: Settings, *connectors: Connector) -> int:
+    clients: list[Any] = []
+    try:
+        pollers = outbox_handlers(connectors, settings, clients, options=ONE_SHOT, status=True)
+        return await poll_statuses(make_sessionmaker(connection), pollers)
     finally:
         for client in clients:
             await client.aclose()
@@ -197,3 +217,38 @@ async def test_messages_go_to_the_connector_of_their_region(session: AsyncSessio
     assert waiting.last_error == f"Unavailable: no enabled connector for siks-ng.prelist in {VILLAGE}"
     national = connector(settings, mocks, "siks-ng", region=None)
     assert (await deliver(connection, settings, elsewhere, national)).delivered == 2
+
+
+async def test_reported_statuses_are_polled_until_final(session: AsyncSession, connection: AsyncConnection,
+                                                        world: World, settings: Settings, mocks: MockSystems,
+                                                        api: Api) -> None:
+    household_proposal, _ = await approved_proposals(session, world)
+    case_id = await referred_case(session, world)
+    case_updated = (await reload(session, Case, case_id)).updated_at
+    siks = connector(settings, mocks, "siks-ng")
+    baznas = connector(settings, mocks, "baznas", programmes={"*": "BZN-ZMK"})
+    assert (await deliver(connection, settings, siks, baznas)).delivered == 3
+    assert (await reload(session, Proposal, household_proposal)).registry_status == "DITERIMA"
+    assert (await reload(session, Case, case_id)).partner_status == "received"
+    seen: list[str] = []
+    for _ in range(10):
+        if not await poll(connection, settings, siks, baznas):
+            break
+        prelist = await message(session, f"usulan-{household_proposal}")
+        assert prelist.result is not None
+        seen.append(prelist.result["status"])
+    assert seen == ["DITERIMA", "VERIVALI", "VERIVALI", "DISETUJUI"]  # the mock's processing steps
+    referral = await message(session, f"rujukan-{case_id}")
+    assert referral.result is not None
+    assert referral.result["state"] in ("approved", "rejected")
+    assert referral.result["referral_id"] in mocks.world.referrals
+    assert await poll(connection, settings, siks, baznas) == 0  # final statuses are not asked again
+    proposal = await reload(session, Proposal, household_proposal)
+    case = await reload(session, Case, case_id)
+    assert (proposal.registry_status, case.partner_status) == ("DISETUJUI", referral.result["state"])
+    assert (case.status.value, case.updated_at) == ("referred", case_updated)  # a report is not a step
+
+    body = await api(MANAGER, "query($id: ID!) { case(id: $id) { partnerStatus } }", id=to_global_id("Case", case_id))
+    assert body["data"]["case"] == {"partnerStatus": referral.result["state"]}
+    body = await api(SUPERVISOR, "query { proposals(first: 10) { kind registryStatus } }")
+    assert {"kind": "NEW_HOUSEHOLD", "registryStatus": "DISETUJUI"} in body["data"]["proposals"]
