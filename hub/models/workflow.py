@@ -73,6 +73,8 @@ class Case(UUIDPk, RegionScoped, Timestamps, Base):
     status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus, "case_status"), default=CaseStatus.open,
                                                index=True)
     recommendation: Mapped[str | None] = mapped_column(Text)
+    # What the partner reports on the referral (received, in_review, approved, rejected), pulled by the outbox.
+    partner_status: Mapped[str | None] = mapped_column(String(32))
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
     events: Mapped[list[CaseEvent]] = relationship(lazy="raise", order_by="CaseEvent.at")
@@ -118,3 +120,5 @@ class Proposal(UUIDPk, RegionScoped, Timestamps, Base):
     status: Mapped[SubmissionStatus] = mapped_column(str_enum(SubmissionStatus, "submission_status"),
                                                      default=SubmissionStatus.submitted)
     submitted_by: Mapped[str] = mapped_column(String(128))
+    # What SIKS-NG reports on the pushed proposal or prelist entry (e.g. DITERIMA, VERIVALI, DISETUJUI).
+    registry_status: Mapped[str | None] = mapped_column(String(32))

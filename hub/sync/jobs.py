@@ -25,13 +25,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth.principal import Principal
-from connectors.ports import SubmissionKind
 from hub.config import APP_DB_ROLE, Settings
 from hub.db.engine import make_engine, make_sessionmaker, resolve_urls, set_scope
 from hub.models import Connector, SyncRun
 from hub.sync import service
-from hub.sync.outbox import Handler, deliver_due, referral_handler, submission_handler
-from hub.sync.wiring import build_source
+from hub.sync.outbox import deliver_due, poll_statuses
+from hub.sync.wiring import build_source, outbox_handlers
 
 log = logging.getLogger("hub.sync.jobs")
 blueprint = procrastinate.Blueprint()
@@ -141,18 +140,11 @@ async def deliver_outbox(timestamp: int) -> int:
         async with sessionmaker() as session:
             connectors = (await session.execute(select(Connector).where(Connector.enabled.is_(True)))).scalars().all()
         clients: list[Any] = []
-        handlers: dict[str, Handler] = {}
-        for connector in connectors:
-            if connector.kind == "baznas" and "baznas.referral" not in handlers:
-                clients.append(build_source(connector, settings))
-                handlers["baznas.referral"] = referral_handler(clients[-1])
-            if connector.kind == "siks-ng" and "siks-ng.proposal" not in handlers:
-                clients.append(build_source(connector, settings))
-                handlers["siks-ng.proposal"] = submission_handler(clients[-1], SubmissionKind.proposal)
-                handlers["siks-ng.prelist"] = submission_handler(clients[-1], SubmissionKind.prelist)
         try:
-            report = await deliver_due(sessionmaker, handlers) if handlers else None
+            report = await deliver_due(sessionmaker, outbox_handlers(connectors, settings, clients))
+            # Then what the receivers report on earlier deliveries (SIKS-NG processing, Baznas decisions).
+            await poll_statuses(sessionmaker, outbox_handlers(connectors, settings, clients, status=True))
         finally:
             for client in clients:
                 await client.aclose()
-    return report.delivered if report else 0
+    return report.delivered

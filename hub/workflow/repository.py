@@ -53,6 +53,12 @@ class PersonRepository(ScopedRepository[Person]):
             raise NotFound("Person not found")
         return row
 
+    async def head_of(self, household_id: uuid.UUID) -> Person | None:
+        """The head of the household, else its first member; None for a household without members."""
+        stmt = (self.readable().where(Person.household_id == household_id, Person.status != "archived")
+                .order_by((Person.relationship_to_head != "head"), Person.created_at, Person.id).limit(1))
+        return await self.get_one_or_none(stmt)
+
     async def by_niks(self, niks: Iterable[str]) -> dict[str, list[Person]]:
         wanted = sorted(set(niks))
         found: dict[str, list[Person]] = {}
@@ -162,6 +168,12 @@ class CatalogueRepository(RepositoryBase[Programme]):
 
     async def partner(self, code: str) -> Partner | None:
         result = await self.session.execute(select(Partner).where(Partner.code == code))
+        return result.scalars().one_or_none()
+
+    async def partner_by_id(self, partner_id: uuid.UUID | None) -> Partner | None:
+        if partner_id is None:
+            return None
+        result = await self.session.execute(select(Partner).where(Partner.id == partner_id))
         return result.scalars().one_or_none()
 
     async def codes_for_case(self, case: Case) -> tuple[str | None, str | None]:

@@ -30,6 +30,7 @@ from hub.models import (
     EnrolmentStatus,
     Household,
     Need,
+    Partner,
     Person,
     Proposal,
     RecordStatus,
@@ -37,7 +38,7 @@ from hub.models import (
     SubmissionStatus,
 )
 from hub.push import service as push_service
-from hub.workflow import rules
+from hub.workflow import outbound, rules
 from hub.workflow.repository import (
     CaseEventRepository,
     CaseRepository,
@@ -252,6 +253,7 @@ async def review(session: AsyncSession, principal: Principal, item: ReviewItem, 
     if status is SubmissionStatus.approved:
         if isinstance(row, Proposal):
             outcome = await _apply_proposal(session, principal, row, outcome)
+            await outbound.proposal_approved(session, principal, row)  # pushed to SIKS-NG after commit
         else:
             case = await _open_case(session, principal, row, reason, at, sla_hours)
             outcome = outcome.model_copy(update={"case_id": case.id})
@@ -381,6 +383,7 @@ async def refer(session: AsyncSession, principal: Principal, data: Referral, *,
     to = rules.refer(principal, status=case.status, programme_code=data.programme_code,
                      partner_code=data.partner_code)
     catalogue = CatalogueRepository(session)
+    partner: Partner | None
     if data.programme_code is not None:
         programme = await catalogue.programme(data.programme_code)
         if programme is None:
@@ -388,6 +391,7 @@ async def refer(session: AsyncSession, principal: Principal, data: Referral, *,
         if not _runs_in(await catalogue.programme_regions(programme.id), case.village_code):
             raise Invalid("the programme does not run in the household's region", field="programmeCode")
         case.programme_id = programme.id
+        partner = await catalogue.partner_by_id(programme.partner_id)
     else:
         partner = await catalogue.partner(data.partner_code or "")
         if partner is None:
@@ -396,7 +400,11 @@ async def refer(session: AsyncSession, principal: Principal, data: Referral, *,
             raise Invalid("the partner does not work in the household's region", field="partnerCode")
         case.partner_id = partner.id
     case.recommendation = data.recommendation or None
-    return await _move(session, principal, case, to, data.reason.strip(), _now(now), sla_hours)
+    moved = await _move(session, principal, case, to, data.reason.strip(), _now(now), sla_hours)
+    # A Baznas partner hears of it through the outbox, after commit.
+    await outbound.case_referred(session, principal, moved, partner, programme_code=data.programme_code,
+                                 reason=data.reason.strip())
+    return moved
 
 
 async def decide(session: AsyncSession, principal: Principal, data: Decision, *,

@@ -166,6 +166,9 @@ class Proposal:
                     "actually overwrote).")
     status: SubmissionStatus = strawberry.field(description="Review status.")
     submitted_by: str = strawberry.field(description="Subject of the facilitator who proposed it.")
+    registry_status: str | None = strawberry.field(
+        description="Once approved and pushed: SIKS-NG's processing status in its own words (e.g. `DITERIMA`, "
+                    "`VERIVALI`, `DISETUJUI`); null before SIKS-NG has answered.")
     village_code: str = strawberry.field(description="Village concerned.")
     created_at: datetime = strawberry.field(description="When it was proposed.")
 
@@ -180,7 +183,7 @@ class Proposal:
                    person_id=to_global_id("Person", row.person_id) if row.person_id else None,
                    payload=cast(JSON, row.payload), previous=cast(JSON | None, row.previous),
                    status=SubmissionStatus(row.status.value), submitted_by=row.submitted_by,
-                   village_code=row.village_code, created_at=row.created_at)
+                   registry_status=row.registry_status, village_code=row.village_code, created_at=row.created_at)
 
 
 Submission = Annotated[Need | Complaint | Proposal, strawberry.union(
@@ -225,6 +228,10 @@ class Case:
     status: CaseStatus = strawberry.field(description="Current status.")
     recommendation: str | None = strawberry.field(
         description="The manager's recommendation, e.g. to update the household's registry data.")
+    partner_status: str | None = strawberry.field(
+        description="Referred to a Baznas partner: what the partner reports on the referral (`received`, "
+                    "`in_review`, `approved`, `rejected`); null before it has answered. The case's own "
+                    "status still moves only by `decideCase`.")
     due_at: datetime | None = strawberry.field(
         description="When the current step is due (per-step SLA); null once the household was informed.")
     overdue: bool = strawberry.field(description="True when the current step is past `dueAt`.")
@@ -246,6 +253,7 @@ class Case:
                    complaint_id=to_global_id("Complaint", row.complaint_id) if row.complaint_id else None,
                    programme_id=to_global_id("Programme", row.programme_id) if row.programme_id else None,
                    partner_id=to_global_id("Partner", row.partner_id) if row.partner_id else None,
-                   status=CaseStatus(row.status.value), recommendation=row.recommendation, due_at=row.due_at,
+                   status=CaseStatus(row.status.value), recommendation=row.recommendation,
+                   partner_status=row.partner_status, due_at=row.due_at,
                    overdue=workflow_service.is_overdue(row), village_code=row.village_code,
                    created_at=row.created_at, updated_at=row.updated_at)
