@@ -2,27 +2,30 @@
 
 A gateway resolving ``{ __typename: "Household", id: "..." }`` calls ``_entities``, which calls the
 type's ``resolve_reference`` once per representation. ``resolve_entity`` batches those calls per
-request and type into one repository call, in one transaction with the caller's region scope set,
-so ``_entities`` reads exactly what every other query path reads: an out-of-scope or unknown
-reference resolves to ``null``, the same as a row that does not exist.
+request and type into one repository call on the request's read session (``Context.read_session``:
+the same transaction, with the caller's region scope set, that every other field of the request
+reads through), so ``_entities`` reads exactly what every other query path reads: an out-of-scope
+or unknown reference resolves to ``null``, the same as a row that does not exist.
 
-How a region-scoped type becomes an entity (Household, Person, Case: keyed by their global ``id``)::
+The entities and how they resolve:
 
-    @strawberry.federation.type(keys=["id"], description=...)
-    class Household:
-        ...
-        @classmethod
-        async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Household | None:
-            row = await resolve_entity(info, "Household", id, by_global_id("Household", HouseholdRepository))
-            return cls.from_model(row) if row else None
+- ``Household(id)``, ``Person(id)`` (``schema/types/registry.py``) and ``Case(id)``
+  (``schema/workflow/types.py``): region-scoped, by global ID through their ``ScopedRepository``::
 
-A type keyed by something else (Programme by ``code``) passes its own ``FetchMany``: an async
-function ``(session, principal, keys) -> {key: row}`` that calls its repository, e.g.
-``lambda s, p, codes: ProgrammeRepository(s, p).get_many_by_code(codes)``.
+      @classmethod
+      async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Household | None:
+          row = await resolve_entity(info, "Household", id, by_global_id("Household", HouseholdRepository))
+          return cls.from_model(row) if row else None
 
-``on_unresolved`` is where the audit trail hooks in: it receives the keys that resolved to
-nothing (out of scope or absent; the two are deliberately indistinguishable) and is awaited
-inside the same transaction, so a denied-read audit entry commits with the read.
+- ``Programme(code)`` and ``Region(code)``: national reference data, ``resolve_public_entity``
+  with a ``FetchPublic`` ``(session, keys) -> {key: row}``; anonymous callers resolve them too.
+
+Unresolved references: every entity type, scoped or public, reports the keys that resolved to
+nothing (out of scope, absent, malformed, or asked by an anonymous caller: deliberately
+indistinguishable) to the hooks registered with ``add_unresolved_hook``, once per batch, after the
+read. That is where the denied-read audit entry is written. The read session is read-only and is
+rolled back when the operation ends, so a hook writes through its own transaction (the audit
+writer does); a hook that raises fails the references of that batch (fail closed).
 """
 
 from __future__ import annotations
@@ -35,11 +38,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from auth.principal import Principal
-from hub.db.engine import unit_of_work
 from hub.db.repository import ScopedRepository
 from hub.errors import Invalid
 from hub.metrics import ENTITY_REFERENCES
-from schema.context import Info
+from schema.context import Context, Info
 from schema.ids import from_global_id
 
 K = TypeVar("K", bound=Hashable)
@@ -47,9 +49,17 @@ M = TypeVar("M")
 
 FetchMany = Callable[[AsyncSession, Principal, Sequence[K]], Awaitable[Mapping[K, M]]]
 FetchPublic = Callable[[AsyncSession, Sequence[K]], Awaitable[Mapping[K, M]]]
-OnUnresolved = Callable[[AsyncSession, Principal, str, Sequence[Any]], Awaitable[None]]
+# (the request's context, the entity's type name, the keys that resolved to nothing, in request order)
+OnUnresolved = Callable[[Context, str, Sequence[Any]], Awaitable[None]]
 
 log = structlog.get_logger("slrt.federation")
+_unresolved_hooks: list[OnUnresolved] = []
+
+
+def add_unresolved_hook(hook: OnUnresolved) -> Callable[[], None]:
+    """Call ``hook`` for every batch of references that resolve to nothing; returns its remover."""
+    _unresolved_hooks.append(hook)
+    return lambda: _unresolved_hooks.remove(hook)
 
 
 def by_global_id(type_name: str, repository: type[ScopedRepository[Any]]) -> FetchMany[str, Any]:
@@ -60,52 +70,58 @@ def by_global_id(type_name: str, repository: type[ScopedRepository[Any]]) -> Fet
     """
 
     async def fetch(session: AsyncSession, principal: Principal, ids: Sequence[str]) -> Mapping[str, Any]:
-        wanted = {}
+        wanted: dict[Any, list[str]] = {}
         for global_id in ids:
             try:
-                wanted[from_global_id(global_id, type_name)] = global_id
+                wanted.setdefault(from_global_id(global_id, type_name), []).append(global_id)
             except Invalid:
                 continue
         rows = await repository(session, principal).get_many(wanted)
-        return {wanted[key]: row for key, row in rows.items()}
+        return {global_id: row for key, row in rows.items() for global_id in wanted[key]}
 
     return fetch
 
 
-async def resolve_entity(
-    info: Info,
-    type_name: str,
-    key: K,
-    fetch_many: FetchMany[K, M],
-    on_unresolved: OnUnresolved | None = None,
-) -> M | None:
+async def resolve_entity(info: Info, type_name: str, key: K, fetch_many: FetchMany[K, M]) -> M | None:
     """The row ``key`` names, if this request's principal may read it; otherwise ``None``."""
-    loaders = info.context.loaders
-    loader_key = f"federation:{type_name}"
-    loader: DataLoader[K, M | None] | None = loaders.get(loader_key)
-    if loader is None:
-        loader = DataLoader(_batch(info, type_name, fetch_many, on_unresolved))
-        loaders[loader_key] = loader
-    return await loader.load(key)
+
+    async def load(context: Context, keys: Sequence[K]) -> Mapping[K, M]:
+        principal = context.principal
+        if principal is None:
+            return {}  # anonymous callers read nothing personal, through any path
+        async with context.read_session() as session:
+            return await fetch_many(session, principal, keys)
+
+    return await _loader(info.context, type_name, load).load(key)
 
 
 async def resolve_public_entity(info: Info, type_name: str, key: K, fetch_many: FetchPublic[K, M]) -> M | None:
-    """Like ``resolve_entity`` for reference data that is not personal (regions): no principal needed."""
-    loaders = info.context.loaders
-    loader_key = f"federation:{type_name}"
-    loader: DataLoader[K, M | None] | None = loaders.get(loader_key)
-    if loader is None:
-        sessionmaker = info.context.sessionmaker
+    """Like ``resolve_entity`` for national reference data (regions, the programme catalogue): any caller."""
 
-        async def load(keys: list[K]) -> list[M | None]:
-            async with sessionmaker() as session:
-                found = await fetch_many(session, keys)
-            _count(type_name, len(keys), len(keys) - len(found))
+    async def load(context: Context, keys: Sequence[K]) -> Mapping[K, M]:
+        async with context.read_session() as session:
+            return await fetch_many(session, keys)
+
+    return await _loader(info.context, type_name, load).load(key)
+
+
+def _loader(context: Context, type_name: str,
+            fetch: Callable[[Context, Sequence[K]], Awaitable[Mapping[K, M]]]) -> DataLoader[K, M | None]:
+    loader_key = f"federation:{type_name}"
+    loader: DataLoader[K, M | None] | None = context.loaders.get(loader_key)
+    if loader is None:
+        async def batch(keys: list[K]) -> list[M | None]:
+            found = await fetch(context, keys)
+            missing = [k for k in keys if k not in found]
+            _count(type_name, len(keys), len(missing))
+            if missing:
+                log.info("federation.references_unresolved", entity=type_name, count=len(missing))
+                for hook in list(_unresolved_hooks):
+                    await hook(context, type_name, missing)
             return [found.get(k) for k in keys]
 
-        loader = DataLoader(load)
-        loaders[loader_key] = loader
-    return await loader.load(key)
+        loader = context.loaders[loader_key] = DataLoader(batch)
+    return loader
 
 
 def _count(type_name: str, total: int, unresolved: int) -> None:
@@ -113,27 +129,3 @@ def _count(type_name: str, total: int, unresolved: int) -> None:
         ENTITY_REFERENCES.labels(type_name, "resolved").inc(total - unresolved)
     if unresolved:
         ENTITY_REFERENCES.labels(type_name, "unresolved").inc(unresolved)
-
-
-def _batch(
-    info: Info, type_name: str, fetch_many: FetchMany[K, M], on_unresolved: OnUnresolved | None
-) -> Callable[[list[K]], Awaitable[list[M | None]]]:
-    context = info.context
-
-    async def load(keys: list[K]) -> list[M | None]:
-        principal = context.principal
-        if principal is None:
-            # Anonymous callers read nothing personal, through any path.
-            _count(type_name, len(keys), len(keys))
-            return [None] * len(keys)
-        async with unit_of_work(context.sessionmaker, principal) as session:
-            found = await fetch_many(session, principal, keys)
-            missing = [k for k in keys if k not in found]
-            if missing and on_unresolved is not None:
-                await on_unresolved(session, principal, type_name, missing)
-        _count(type_name, len(keys), len(missing))
-        if missing:
-            log.info("federation.references_unresolved", entity=type_name, count=len(missing))
-        return [found.get(k) for k in keys]
-
-    return load

@@ -40,3 +40,9 @@ class ProgrammeRepository(RepositoryBase[Programme]):
 
     async def by_code(self, code: str) -> Programme | None:
         return await self.get_one_or_none(select(Programme).where(Programme.code == code))
+
+    async def get_many_by_code(self, codes: Iterable[str]) -> dict[str, Programme]:
+        wanted = list(set(codes))
+        if not wanted:
+            return {}
+        return {row.code: row for row in await self.get_all(select(Programme).where(Programme.code.in_(wanted)))}

@@ -195,7 +195,27 @@ def worker(
     asyncio.run(work())
 
 
+def worker_health(
+    within: Annotated[int, typer.Option("--within", min=1, help="Seconds since the last heartbeat.")] = 60,
+) -> None:
+    """Exit 0 when a worker has sent its heartbeat in the last WITHIN seconds, 1 otherwise: a container
+    healthcheck. Workers heartbeat every 10 s into the job queue's table, so this needs the database."""
+    from hub.sync.jobs import worker_heartbeats
+
+    settings = Settings()
+    try:
+        alive = asyncio.run(worker_heartbeats(settings, within))
+    except Exception as exc:  # any failure to ask means "not healthy"; the type says why, nothing more
+        console.print(f"[red]unhealthy[/]: {type(exc).__name__}")
+        raise typer.Exit(1) from None
+    if not alive:
+        console.print(f"[red]unhealthy[/]: no worker heartbeat in the last {within} s")
+        raise typer.Exit(1)
+    console.print(f"{alive} worker(s) alive")
+
+
 def register(app: typer.Typer) -> None:
     app.command("sync")(sync)
     app.command("worker")(worker)
+    app.command("worker-health")(worker_health)
     app.add_typer(connectors_app, name="connectors")

@@ -71,6 +71,20 @@ async def ensure_queue_schema(owner_url: str) -> bool:
     return created
 
 
+async def worker_heartbeats(settings: Settings, within_seconds: int) -> int:
+    """How many workers sent their heartbeat in the last ``within_seconds`` (0 before the queue exists)."""
+    import psycopg
+
+    urls = await resolve_urls(settings)
+    async with await psycopg.AsyncConnection.connect(libpq_url(urls.app), connect_timeout=5) as conn:
+        if (await (await conn.execute("SELECT to_regclass('procrastinate_workers')")).fetchone() or [None])[0] is None:
+            return 0
+        row = await (await conn.execute(
+            "SELECT count(*) FROM procrastinate_workers WHERE last_heartbeat > now() - make_interval(secs => %s)",
+            (within_seconds,))).fetchone()
+    return int(row[0]) if row else 0
+
+
 @asynccontextmanager
 async def _database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     urls = await resolve_urls(settings)

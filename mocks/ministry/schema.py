@@ -1,25 +1,15 @@
 """The ministry subgraph's schema.
 
-Extending another hub entity follows the ``Region`` pattern: declare the type with the hub's key
-and only the fields this ministry owns, plus ``resolve_reference``. For example, budget figures on
-the hub's programmes::
-
-    @strawberry.federation.type(keys=["code"])
-    class Programme:
-        code: str
-        budget: ProgrammeBudget | None = ...
-
-        @classmethod
-        def resolve_reference(cls, code: str) -> Programme:
-            return cls(code=code, budget=...PROGRAMME_BUDGETS.get(code))
-
-School enrolment on ``Person`` is the same with ``keys=["id"]``; the ministry then needs the
-person's NIK from the hub (``nik: str = strawberry.federation.field(external=True)`` and
-``@requires(fields: "nik")`` on the enrolment field), which the gateway fetches from the hub under
-the caller's region scope, so the ministry never learns a NIK the caller could not read.
+It extends three hub entities with what only the ministry knows, declaring each with the hub's key
+and only its own fields: ``Region(code)`` with education figures, ``Programme(code)`` with the
+budget line, ``Person(id)`` with school enrolment. Its root fields start queries here and let the
+gateway fetch the rest from the hub (``schoolEnrolments { student { name } }``), where the caller's
+region scope decides what comes back: the ministry's own data never widens what the hub shows.
 """
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import strawberry
 
@@ -63,6 +53,63 @@ class ProgrammeBudget:
     allocated_million_idr: int = strawberry.field(description="Allocated, in millions of rupiah.")
     disbursed_million_idr: int = strawberry.field(description="Disbursed so far, in millions of rupiah.")
 
+    @classmethod
+    def from_data(cls, row: data.ProgrammeBudget) -> ProgrammeBudget:
+        return cls(programme_code=row.programme_code, year=data.YEAR, allocated_million_idr=row.allocated_million_idr,
+                   disbursed_million_idr=row.disbursed_million_idr)
+
+
+@strawberry.federation.type(keys=["code"], description="A programme in the hub's catalogue, as the education "
+                                                       "ministry sees it.")
+class Programme:
+    code: str = strawberry.field(description="The hub's programme code, e.g. `PIP`.")
+
+    @strawberry.field(description="The ministry's budget line for this programme; null where it reports none.")
+    def budget(self) -> ProgrammeBudget | None:
+        row = data.PROGRAMME_BUDGETS.get(self.code)
+        return ProgrammeBudget.from_data(row) if row else None
+
+    @classmethod
+    def resolve_reference(cls, code: str) -> Programme:
+        return cls(code=code)
+
+
+@strawberry.type(description="A student's enrolment in a school for the current school year (Dapodik).")
+class SchoolEnrolment:
+    npsn: str = strawberry.field(description="NPSN (Nomor Pokok Sekolah Nasional) of the school.")
+    school_name: str = strawberry.field(description="Name of the school.")
+    level: str = strawberry.field(description="`SD` (primary), `SMP` (lower secondary) or `SMA` (upper secondary).")
+    grade: int = strawberry.field(description="Grade 1-12.")
+    year: int = strawberry.field(description="School year (the year it starts).")
+    district_code: str = strawberry.field(description="Kemendagri code of the school's district (kecamatan).")
+    pip_recipient: bool = strawberry.field(description="Whether the student receives PIP this year.")
+    person_id: strawberry.Private[str]
+
+    @strawberry.field(description="The student as a person in the hub's registry. Null when the hub does not let "
+                                  "you see that person (outside your regions) or does not know them.")
+    def student(self) -> Person | None:
+        return Person(id=strawberry.ID(self.person_id))
+
+    @classmethod
+    def from_data(cls, row: data.SchoolEnrolment) -> SchoolEnrolment:
+        return cls(npsn=row.npsn, school_name=row.school_name, level=row.level, grade=row.grade, year=data.YEAR,
+                   district_code=row.district_code, pip_recipient=row.pip_recipient, person_id=row.person_id)
+
+
+@strawberry.federation.type(keys=["id"], description="A person in the hub's registry, as the education ministry "
+                                                     "sees them.")
+class Person:
+    id: strawberry.ID = strawberry.field(description="The hub's global ID of the person.")
+
+    @strawberry.field(description="The person's school enrolment this school year; null when not enrolled.")
+    def school_enrolment(self) -> SchoolEnrolment | None:
+        row = data.school_enrolments().get(self.id)
+        return SchoolEnrolment.from_data(row) if row else None
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> Person:
+        return cls(id=id)
+
 
 @strawberry.type
 class Query:
@@ -72,11 +119,22 @@ class Query:
 
     @strawberry.field(description="The ministry's budget lines per programme code.")
     def education_programme_budgets(self) -> list[ProgrammeBudget]:
-        return [ProgrammeBudget(programme_code=b.programme_code, year=data.YEAR,
-                                allocated_million_idr=b.allocated_million_idr,
-                                disbursed_million_idr=b.disbursed_million_idr)
-                for b in data.PROGRAMME_BUDGETS.values()]
+        return [ProgrammeBudget.from_data(b) for b in data.PROGRAMME_BUDGETS.values()]
+
+    @strawberry.field(description="Students enrolled this school year, ordered by school district and NPSN. "
+                                  "`student` links each to the hub's registry.")
+    def school_enrolments(
+        self,
+        district_code: Annotated[str | None, strawberry.argument(
+            description="Only schools in this region: a district (kecamatan), regency or province code.")] = None,
+        first: Annotated[int, strawberry.argument(description="How many to return, 1-100.")] = 50,
+    ) -> list[SchoolEnrolment]:
+        rows = sorted(data.school_enrolments().values(), key=lambda r: (r.district_code, r.npsn, r.person_id))
+        if district_code:
+            rows = [r for r in rows if r.district_code == district_code
+                    or r.district_code.startswith(district_code + ".")]
+        return [SchoolEnrolment.from_data(r) for r in rows[:max(1, min(first, 100))]]
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.federation.Schema(query=Query, federation_version="2.7")
+    return strawberry.federation.Schema(query=Query, types=[Programme, Person], federation_version="2.7")

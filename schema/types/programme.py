@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Annotated
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import models
 from hub.paging import to_page
+from hub.programme.repository import ProgrammeRepository
 from schema import loaders
 from schema.context import Info
+from schema.federation import resolve_public_entity
 from schema.ids import to_global_id
 from schema.types.common import After, Connection, First, Node, build, connection, page_args
 from schema.types.enums import EnrolmentStatus, ProgrammeLevel, TargetUnit, by_value, value_of
 from schema.types.registry import Family, Household, Person
 
 _ENROLMENT_STATUS = by_value(EnrolmentStatus)
+
+
+async def _programmes_by_code(session: AsyncSession, codes: Sequence[str]) -> Mapping[str, models.Programme]:
+    return await ProgrammeRepository(session).get_many_by_code(codes)
 
 
 @strawberry.type(description="A non-government partner that runs programmes, such as a Baznas (zakat) unit.")
@@ -33,7 +41,7 @@ class Partner(Node):
                    region_code=row.region_code)
 
 
-@strawberry.type(description=(
+@strawberry.federation.type(keys=["code"], description=(
     "A social protection programme in the national catalogue (e.g. PKH, BPNT, PBI-JK, PIP), central, "
     "regional or non-government. The catalogue is public; who is enrolled is personal data and needs "
     "credentials, and you only see enrolments in your regions."))
@@ -56,6 +64,11 @@ class Programme(Node):
                    name=row.name, owner_agency=row.owner_agency, level=ProgrammeLevel(row.level),
                    target_unit=TargetUnit(row.target_unit), eligibility=row.eligibility,
                    decile_min=row.decile_min, decile_max=row.decile_max)
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, code: str) -> Programme | None:
+        row = await resolve_public_entity(info, "Programme", code, _programmes_by_code)
+        return cls.from_model(row) if row else None
 
     @strawberry.field(description="The non-government partner running the programme; null for government ones.")
     async def partner(self, info: Info) -> Partner | None:

@@ -9,8 +9,11 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from hub import models
+from hub.household.repository import HouseholdRepository
+from hub.person.repository import PersonRepository
 from schema import loaders
 from schema.context import Info
+from schema.federation import by_global_id, resolve_entity
 from schema.ids import to_global_id
 from schema.types.common import Node, build
 from schema.types.enums import EnrolmentStatus, LifeStatus, RecordStatus, Relationship, Sex, by_value, value_of
@@ -23,6 +26,9 @@ _SEX = by_value(Sex)
 _RELATIONSHIP = by_value(Relationship)
 _LIFE_STATUS = by_value(LifeStatus)
 
+_HOUSEHOLDS = by_global_id("Household", HouseholdRepository)
+_PERSONS = by_global_id("Person", PersonRepository)
+
 EnrolmentRef = Annotated["Enrolment", strawberry.lazy("schema.types.programme")]
 
 
@@ -32,7 +38,7 @@ def _enrolments(rows: list[models.Enrolment], status: EnrolmentStatus | None) ->
     return [Enrolment.from_model(r) for r in rows if status is None or r.status == value_of(status)]
 
 
-@strawberry.type(description=(
+@strawberry.federation.type(keys=["id"], description=(
     "A household (rumah tangga) in the integrated social registry (DTKS): the unit that welfare deciles "
     "(desil) are assigned to and that most programmes target. You only see households in the regions "
     "your credentials cover; others read exactly as if they did not exist."))
@@ -63,6 +69,11 @@ class Household(Node):
             "province_code": d["province_code"], "regency_code": d["regency_code"],
             "district_code": d["district_code"], "village_code": d["village_code"],
             "source_system": d["source_system"], "created_at": d["created_at"], "updated_at": d["updated_at"]})
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Household | None:
+        row = await resolve_entity(info, "Household", str(id), _HOUSEHOLDS)
+        return cls.from_model(row) if row else None
 
     @strawberry.field(description="The people living in the household, head first.")
     async def members(self, info: Info) -> list[Person]:
@@ -106,7 +117,7 @@ class Family(Node):
         return [Person.from_model(r) for r in rows]
 
 
-@strawberry.type(description=(
+@strawberry.federation.type(keys=["id"], description=(
     "A person in the registry, identified by NIK. NIKs in source data are sometimes invalid or shared by "
     "two records: such records are kept and flagged (`nikValid`, `nikFlags`), never silently merged."))
 class Person(Node):
@@ -142,6 +153,11 @@ class Person(Node):
             "has_disability": d["has_disability"], "disabilities": d["disabilities"] or [],
             "life_status": _LIFE_STATUS[d["life_status"]], "status": _RECORD_STATUS[d["status"]],
             "village_code": d["village_code"], "updated_at": d["updated_at"]})
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Person | None:
+        row = await resolve_entity(info, "Person", str(id), _PERSONS)
+        return cls.from_model(row) if row else None
 
     @strawberry.field(description="The household the person lives in.")
     async def household(self, info: Info) -> Household | None:

@@ -20,7 +20,9 @@ from hub.models import Proposal as ProposalModel
 from hub.models import Review as ReviewModel
 from hub.models.workflow import Case as CaseModel
 from hub.workflow import service as workflow_service
+from hub.workflow.repository import CaseRepository
 from schema.context import Info
+from schema.federation import by_global_id, resolve_entity
 from schema.ids import to_global_id
 from schema.workflow.loaders import case_history_loader, reviews_loader
 
@@ -198,6 +200,9 @@ def submission_from_model(row: NeedModel | ComplaintModel | ProposalModel) -> Ne
     return Proposal.from_model(row)
 
 
+_CASES = by_global_id("Case", CaseRepository)
+
+
 @strawberry.type(description="One step in a case's history.")
 class CaseEvent:
     actor: str = strawberry.field(description="Subject of the person or system that took the step.")
@@ -214,8 +219,9 @@ class CaseEvent:
                    to_status=CaseStatus(row.to_status), reason=row.reason, at=row.at)
 
 
-@strawberry.type(description="The referral of an approved need or complaint to a programme or partner, "
-                             "from opening to the household being informed of the outcome.")
+@strawberry.federation.type(keys=["id"], description="The referral of an approved need or complaint to a "
+                                                     "programme or partner, from opening to the household being "
+                                                     "informed of the outcome.")
 class Case:
     id: strawberry.ID = strawberry.field(description="Opaque global ID.")
     uuid: strawberry.Private[uuid.UUID]
@@ -257,3 +263,9 @@ class Case:
                    partner_status=row.partner_status, due_at=row.due_at,
                    overdue=workflow_service.is_overdue(row), village_code=row.village_code,
                    created_at=row.created_at, updated_at=row.updated_at)
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Case | None:
+        # CaseRepository adds programme scope for programme owners on top of region scope.
+        row = await resolve_entity(info, "Case", str(id), _CASES)
+        return cls.from_model(row) if row else None

@@ -18,16 +18,17 @@ import yaml
 
 from hub.cli import app as cli_app
 from hub.config import Settings
+from mocks.server import DEFAULT_PORTS as MOCK_PORTS
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
-# Every part of the stack the issue names that exists in the package today. The sync worker and
-# the mock government systems are added here when their commands land (docs/deploy.md).
-REQUIRED = {"db", "migrate", "regions", "hub", "ministry", "gateway"}
+# Every part of the stack the issue names.
+REQUIRED = {"db", "migrate", "regions", "hub", "worker", "mocks", "ministry", "gateway"}
 ONE_SHOT = {"migrate", "regions"}
+NO_PORT = {"db", "worker"}  # their healthchecks ask PostgreSQL, not an HTTP port of their own
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|KEY|CREDENTIAL", re.IGNORECASE)
 
 
@@ -61,9 +62,22 @@ def test_long_running_services_have_healthcheck_and_restart(name: str) -> None:
     assert check["test"][0] in {"CMD", "CMD-SHELL"}
     assert len(check["test"]) > 1
     assert check["retries"] >= 3
-    if name != "db":
+    probe = " ".join(check["test"])
+    if name == "mocks":
+        # One probe for all five systems, on the ports `slrt-hub mocks serve` binds by default.
+        assert all(f", {port}" in probe or f"({port}," in probe for port in MOCK_PORTS.values()), probe
+    elif name not in NO_PORT:
         port = listen_port(service)
-        assert f"127.0.0.1:{port}/" in " ".join(check["test"]), "healthcheck probes the port the service listens on"
+        assert f"127.0.0.1:{port}/" in probe, "healthcheck probes the port the service listens on"
+
+
+def test_worker_health_is_a_cli_command_and_the_worker_reaches_the_mocks() -> None:
+    worker = SERVICES["worker"]
+    assert worker["healthcheck"]["test"][:2] == ["CMD", "slrt-hub"]
+    resolve_cli(worker["healthcheck"]["test"][2:])
+    # The mocks listen on loopback only: the worker shares their network namespace to call them.
+    assert worker["network_mode"] == "service:mocks"
+    assert "mocks" in worker["depends_on"]
 
 
 @pytest.mark.parametrize("name", sorted(ONE_SHOT))
@@ -84,6 +98,7 @@ def test_start_order_waits_for_health_or_completion() -> None:
     assert set(SERVICES["regions"]["depends_on"]) == {"migrate"}
     assert set(SERVICES["hub"]["depends_on"]) == {"regions"}
     assert set(SERVICES["gateway"]["depends_on"]) == {"hub", "ministry"}
+    assert set(SERVICES["worker"]["depends_on"]) == {"regions", "mocks"}
 
 
 def resolve_cli(args: list[str]) -> Any:
@@ -108,7 +123,7 @@ def test_hub_image_commands_exist_in_the_cli() -> None:
         if target(service) == "hub" and "entrypoint" not in service:
             resolve_cli(service["command"])
             checked += 1
-    assert checked == 3  # migrate, regions load, serve
+    assert checked == 5  # migrate, regions load, serve, mocks serve, worker
     with pytest.raises(AssertionError):
         resolve_cli(["no-such-command"])
     with pytest.raises(AssertionError):
@@ -183,7 +198,7 @@ def test_no_secret_is_committed() -> None:
 def test_hub_secret_files_are_settings_the_hub_reads() -> None:
     # pydantic-settings reads SLRT_SECRETS_DIR/<env var name, lower case> for each field.
     fields = {f"slrt_{name}" for name in Settings.model_fields}
-    for name in ("migrate", "regions", "hub"):
+    for name in ("migrate", "regions", "hub", "worker"):
         service = SERVICES[name]
         assert service["environment"]["SLRT_SECRETS_DIR"] == "/run/secrets"
         assert service["environment"]["SLRT_PROFILE"] == "prod"
