@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     graphql_max_root_fields: int = 10
     graphql_max_body_bytes: int = 1_000_000
     page_max: int = 100
+    small_cell_threshold: int = Field(
+        default=5, ge=2,
+        description="Aggregate counts below this are suppressed, and the rest rounded to a multiple of it, "
+        "for roles below regency level (facilitator, supervisor), so small groups cannot be singled out.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 
