@@ -15,17 +15,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
+from strawberry.tools import merge_types
 
 from auth.principal import Principal
 from hub.config import Settings
 from hub.db.engine import make_engine, make_sessionmaker, resolve_urls
 from hub.db.migrate import head_revision
+from schema.analytics import AnalyticsQuery
 from schema.context import Context
 from schema.query import Query
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(query=Query)
+    return strawberry.Schema(query=merge_types("Query", (Query, AnalyticsQuery)))
 
 
 @dataclass
