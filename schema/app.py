@@ -23,6 +23,7 @@ from hub.db.engine import make_engine, make_sessionmaker, resolve_urls
 from hub.db.migrate import head_revision
 from schema.analytics import AnalyticsQuery
 from schema.context import Context
+from schema.dashboard import routes as dashboard_routes
 from schema.query import Query
 
 
@@ -108,5 +109,6 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        *dashboard_routes(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
