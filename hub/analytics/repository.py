@@ -29,6 +29,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     and_,
+    any_,
     case,
     exists,
     extract,
@@ -38,6 +39,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    text,
     true,
     union_all,
 )
@@ -69,7 +71,8 @@ from hub.models import (
 AGE_GROUPS: tuple[tuple[str, int, int], ...] = (
     ("0-5", 0, 6), ("6-17", 6, 18), ("18-59", 18, 60), ("60+", 60, 200),
 )
-NOT_IN_REGISTRY = 0  # the decile bucket for enrolled households the registry does not know
+NOT_IN_REGISTRY = 0
+ANALYTICS_WORK_MEM = "64MB"  # the decile bucket for enrolled households the registry does not know
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,10 @@ class AnalyticsRepository(ScopedRepository[Household]):
         clause = scope_clause(alias, self.principal)
         return true() if clause is None else clause
 
+    async def tune(self) -> None:
+        """Give this transaction's sorts and hashes room: the figures aggregate whole regencies."""
+        await self.session.execute(text(f"SET LOCAL work_mem = '{ANALYTICS_WORK_MEM}'"))
+
     async def _rows(self, stmt: Any) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in (await self.session.execute(stmt)).all()]
 
@@ -119,19 +126,23 @@ class AnalyticsRepository(ScopedRepository[Household]):
         return registry
 
     def _nik_links(self) -> Any:
-        lp, lh, rp, rh = aliased(Person), aliased(Household), aliased(Person), aliased(Household)
+        """(list household, registry household) pairs sharing a valid NIK; the first registry household
+        by id when several match. Starts from the few list households, then the NIK index."""
+        lh, lp, rp, rh = aliased(Household), aliased(Person), aliased(Person), aliased(Household)
+        list_households = self._scoped(
+            select(lh.id).where(lh.decile.is_(None), lh.status != RecordStatus.archived), lh).scalar_subquery()
         stmt = (
             select(lp.household_id.label("list_household_id"),
                    rp.household_id.label("registry_household_id"))
-            .join(lh, lh.id == lp.household_id)
             .join(rp, and_(rp.nik == lp.nik, rp.nik_valid.is_(True)))
             .join(rh, rh.id == rp.household_id)
-            .where(lp.nik_valid.is_(True), lh.decile.is_(None), lh.status != RecordStatus.archived,
-                   rh.decile.is_not(None), rh.status != RecordStatus.archived)
+            # = ANY(ARRAY(...)): an index scan for the few list households' members, not a scan of persons.
+            .where(lp.household_id == any_(func.array(list_households, type_=ARRAY(Uuid()))),
+                   lp.nik_valid.is_(True), rh.decile.is_not(None), rh.status != RecordStatus.archived)
             .ext(distinct_on(lp.household_id))
             .order_by(lp.household_id, rp.household_id)
         )
-        return self._scoped(stmt, lp, lh, rp, rh)
+        return self._scoped(stmt, lp, rp, rh)
 
     def _links(self, name_matches: Sequence[NameMatch]) -> CTE:
         nik = self._nik_links().subquery("nik_links")
@@ -142,7 +153,9 @@ class AnalyticsRepository(ScopedRepository[Household]):
         scores = func.unnest(literal([m.score for m in name_matches], ARRAY(Float())))
         by_name = select(list_ids.label("list_household_id"), reg_ids.label("registry_household_id"),
                          literal("name", String).label("method"), scores.label("score"))
-        return union_all(by_nik, by_name).cte("links")
+        # Small, and computed once: keeps the planner from re-planning it into every join.
+        links: CTE = union_all(by_nik, by_name).cte("links").prefix_with("MATERIALIZED")
+        return links
 
     def _effective(self, programme_ids: Sequence[uuid.UUID], registry: CTE, links: CTE) -> CTE:
         e = aliased(Enrolment)
@@ -175,14 +188,14 @@ class AnalyticsRepository(ScopedRepository[Household]):
         links = self._links(name_matches)
         return registry, links, self._effective(programme_ids, registry, links)
 
-    def _members(self, household_id: Any, person_id: Any = None) -> tuple[Any, ColumnElement[bool]]:
-        """Living, non-archived persons of a household (or the one enrolled person) in scope."""
+    def _member_counts(self) -> CTE:
+        """Living, non-archived members per household: one scan of persons serves every figure."""
         p = aliased(Person)
-        on = and_(p.household_id == household_id, p.life_status == LifeStatus.alive,
-                  p.status != RecordStatus.archived, self._on_scope(p))
-        if person_id is not None:
-            on = and_(on, or_(person_id.is_(None), p.id == person_id))
-        return p, on
+        stmt = (select(p.household_id, func.count().label("n"))
+                .where(p.life_status == LifeStatus.alive, p.status != RecordStatus.archived)
+                .group_by(p.household_id))
+        members: CTE = self._scoped(stmt, p).cte("members").prefix_with("MATERIALIZED")
+        return members
 
     # -- matching -------------------------------------------------------------------------------
 
@@ -214,20 +227,30 @@ class AnalyticsRepository(ScopedRepository[Household]):
     async def coverage(self, programme_ids: Sequence[uuid.UUID],
                        name_matches: Sequence[NameMatch]) -> list[tuple[Any, ...]]:
         """Per programme and decile (0 = not in the registry): registry households and persons,
-        whether the decile is in the programme's band, enrolled households and persons."""
+        whether the decile is in the programme's band, enrolled households and persons (the members
+        of an enrolled household, or the persons enrolled one by one)."""
         registry, _, effective = self._base(programme_ids, name_matches)
+        members = self._member_counts()
         reg_households = select(registry.c.decile, func.count().label("n")).group_by(registry.c.decile).cte("rh")
-        member, member_on = self._members(registry.c.household_id)
-        reg_persons = (select(registry.c.decile, func.count(member.id).label("n"))
-                       .join(member, member_on).group_by(registry.c.decile).cte("rp"))
-        enrolled_member, enrolled_on = self._members(effective.c.enrolled_household_id, effective.c.person_id)
+        reg_persons = (select(registry.c.decile, func.sum(members.c.n).label("n"))
+                       .join(members, members.c.household_id == registry.c.household_id)
+                       .group_by(registry.c.decile).cte("rp"))
         decile_key = func.coalesce(effective.c.decile, NOT_IN_REGISTRY)
+        per_household = (
+            select(effective.c.programme_id, decile_key.label("decile"), effective.c.unit_id,
+                   effective.c.enrolled_household_id,
+                   func.bool_or(effective.c.person_id.is_(None)).label("whole"),
+                   func.count(effective.c.person_id.distinct()).label("listed"))
+            .group_by(effective.c.programme_id, decile_key, effective.c.unit_id, effective.c.enrolled_household_id)
+            .subquery("per_household")
+        )
+        persons = case((per_household.c.whole, func.coalesce(members.c.n, 0)), else_=per_household.c.listed)
         enrolled = (
-            select(effective.c.programme_id, decile_key.label("decile"),
-                   func.count(effective.c.unit_id.distinct()).label("households"),
-                   func.count(enrolled_member.id.distinct()).label("persons"))
-            .outerjoin(enrolled_member, enrolled_on)
-            .group_by(effective.c.programme_id, decile_key)
+            select(per_household.c.programme_id, per_household.c.decile,
+                   func.count(per_household.c.unit_id.distinct()).label("households"),
+                   func.sum(persons).label("persons"))
+            .outerjoin(members, members.c.household_id == per_household.c.enrolled_household_id)
+            .group_by(per_household.c.programme_id, per_household.c.decile)
             .cte("enrolled")
         )
         deciles = func.generate_series(NOT_IN_REGISTRY, 10).table_valued("decile").render_derived(name="d")
@@ -237,8 +260,8 @@ class AnalyticsRepository(ScopedRepository[Household]):
                        or_(prog.decile_min.is_not(None), prog.decile_max.is_not(None)))
         stmt = (
             select(prog.id, deciles.c.decile, in_band.label("in_band"),
-                   func.coalesce(reg_households.c.n, 0), func.coalesce(reg_persons.c.n, 0),
-                   func.coalesce(enrolled.c.households, 0), func.coalesce(enrolled.c.persons, 0))
+                   func.coalesce(reg_households.c.n, 0), func.coalesce(reg_persons.c.n, 0).cast(Integer),
+                   func.coalesce(enrolled.c.households, 0), func.coalesce(enrolled.c.persons, 0).cast(Integer))
             .select_from(prog)
             .join(deciles, true())
             .outerjoin(reg_households, reg_households.c.decile == deciles.c.decile)
@@ -371,14 +394,25 @@ class AnalyticsRepository(ScopedRepository[Household]):
         years = extract("year", func.age(literal(as_of), p.birth_date))
         age_group = case(*[(and_(years >= lo, years < hi), label) for label, lo, hi in AGE_GROUPS],
                          else_="unknown")
-        enrolled = exists(select(effective.c.unit_id).where(effective.c.registry_household_id == p.household_id))
-        need = exists(self._scoped(select(n.id).where(
-            n.household_id == p.household_id, or_(n.person_id.is_(None), n.person_id == p.id)), n))
+        # Outer joins to distinct sets: hash joins, where an EXISTS or IN inside FILTER may be run
+        # again for every person.
+        covered = (select(effective.c.registry_household_id.label("household_id"))
+                   .where(effective.c.registry_household_id.is_not(None)).distinct().subquery("covered"))
+        need_households = self._scoped(select(n.household_id).where(n.person_id.is_(None)).distinct(),
+                                       n).subquery("need_households")
+        n2 = aliased(Need)
+        need_persons = self._scoped(select(n2.person_id).where(n2.person_id.is_not(None)).distinct(),
+                                    n2).subquery("need_persons")
+        enrolled = covered.c.household_id.is_not(None)
+        need = or_(need_households.c.household_id.is_not(None), need_persons.c.person_id.is_not(None))
         sex = func.coalesce(p.sex, "unknown")
         stmt = self._scoped(
             select(sex.label("sex"), age_group.label("age_group"), p.has_disability, func.count(),
                    func.count().filter(enrolled), func.count().filter(need))
             .join(registry, registry.c.household_id == p.household_id)
+            .outerjoin(covered, covered.c.household_id == p.household_id)
+            .outerjoin(need_households, need_households.c.household_id == p.household_id)
+            .outerjoin(need_persons, need_persons.c.person_id == p.id)
             .where(p.life_status == LifeStatus.alive, p.status != RecordStatus.archived)
             .group_by(sex, age_group, p.has_disability)
             .order_by(sex, age_group, p.has_disability), p)

@@ -302,6 +302,7 @@ async def build_dashboard(
     as_of = as_of or date.today()
     now = now or datetime.now().astimezone()
     lookup = AnalyticsRepository(session, principal)
+    await lookup.tune()
     region: RegionInfo | None = None
     if region_code is not None:
         row = await lookup.region(region_code)
@@ -405,6 +406,7 @@ async def flagged_households(
     if principal.role not in DETAILED_ROLES:
         return FlaggedPage(total=0, items=[], withheld=True)
     repo = AnalyticsRepository(session, narrow(principal, region_code))
+    await repo.tune()
     (programme,) = await _programmes(repo, [programme_code])
     matches = await name_matches(repo, [programme.id])
     total, rows = await repo.flagged(programme.id, matches, kind=kind.value if kind else None,
