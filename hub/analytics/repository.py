@@ -26,14 +26,19 @@ from typing import Any
 
 from sqlalchemy import (
     CTE,
+    Column,
     ColumnElement,
     Integer,
+    MetaData,
+    SmallInteger,
+    Table,
     and_,
     any_,
     case,
     exists,
     extract,
     func,
+    insert,
     literal,
     literal_column,
     not_,
@@ -94,8 +99,30 @@ class MatchCandidate:
     registry_address: str
 
 
+_PREPARED = MetaData()
+PREPARED_REGISTRY = Table("analytics_registry", _PREPARED, Column("household_id", Uuid()),
+                          Column("decile", SmallInteger()), prefixes=["TEMPORARY"])
+PREPARED_EFFECTIVE = Table(
+    "analytics_effective", _PREPARED, Column("programme_id", Uuid()), Column("enrolled_household_id", Uuid()),
+    Column("person_id", Uuid()), Column("registry_household_id", Uuid()), Column("unit_id", Uuid()),
+    Column("decile", SmallInteger()), Column("method", String()), Column("score", Float()),
+    prefixes=["TEMPORARY"])
+# Private to the connection, gone at commit; dropped first in case this transaction prepared before.
+PREPARED_DDL = (
+    "DROP TABLE IF EXISTS pg_temp.analytics_registry, pg_temp.analytics_effective",
+    "CREATE TEMPORARY TABLE analytics_registry (household_id uuid, decile smallint) ON COMMIT DROP",
+    "CREATE TEMPORARY TABLE analytics_effective (programme_id uuid, enrolled_household_id uuid, person_id uuid, "
+    "registry_household_id uuid, unit_id uuid, decile smallint, method text, score float8) ON COMMIT DROP",
+)
+
+
+def _key(programme_ids: Sequence[uuid.UUID], name_matches: Sequence[NameMatch]) -> tuple[Any, ...]:
+    return tuple(programme_ids), tuple(name_matches)
+
+
 class AnalyticsRepository(ScopedRepository[Household]):
     model = Household
+    _prepared: tuple[tuple[Any, ...], Table, Table] | None = None
 
     # -- scope helpers: the only way the statements below narrow a table -------------------------
 
@@ -183,10 +210,30 @@ class AnalyticsRepository(ScopedRepository[Household]):
         effective: CTE = self._scoped(stmt, e).cte("effective")
         return effective
 
-    def _base(self, programme_ids: Sequence[uuid.UUID], name_matches: Sequence[NameMatch]) -> tuple[CTE, CTE, CTE]:
+    def _base(self, programme_ids: Sequence[uuid.UUID],
+              name_matches: Sequence[NameMatch]) -> tuple[Any, Any, Any]:
+        """(registry, links, effective) as CTEs, or the tables ``prepare`` filled for these arguments."""
+        if self._prepared is not None and self._prepared[0] == _key(programme_ids, name_matches):
+            return self._prepared[1], None, self._prepared[2]
         registry = self._registry()
         links = self._links(name_matches)
         return registry, links, self._effective(programme_ids, registry, links)
+
+    async def prepare(self, programme_ids: Sequence[uuid.UUID], name_matches: Sequence[NameMatch]) -> None:
+        """Compute the registry and the effective enrolments once for the figures that follow in this
+        transaction, into temporary tables dropped at commit. The rows come from the same scoped
+        statements; each figure then reads them instead of recomputing them (the dashboard's four
+        figures share them)."""
+        registry_cte, _, effective_cte = self._base(programme_ids, name_matches)
+        for ddl in PREPARED_DDL:
+            await self.session.execute(text(ddl))
+        await self.session.execute(insert(PREPARED_REGISTRY).from_select(
+            ["household_id", "decile"], select(registry_cte.c.household_id, registry_cte.c.decile)))
+        columns = [c.name for c in PREPARED_EFFECTIVE.columns]
+        await self.session.execute(insert(PREPARED_EFFECTIVE).from_select(
+            columns, select(*[effective_cte.c[name] for name in columns])))
+        await self.session.execute(text(f"ANALYZE {PREPARED_REGISTRY.name}, {PREPARED_EFFECTIVE.name}"))
+        self._prepared = (_key(programme_ids, name_matches), PREPARED_REGISTRY, PREPARED_EFFECTIVE)
 
     def _member_counts(self) -> CTE:
         """Living, non-archived members per household: one scan of persons serves every figure."""
@@ -208,18 +255,23 @@ class AnalyticsRepository(ScopedRepository[Household]):
         enrolled = self._scoped(
             select(e.id).where(e.household_id == lh.id, e.status == EnrolmentStatus.active,
                                e.programme_id.in_(list(programme_ids))), e)
-        stmt = (
-            select(lh.id, lp.name, lh.address, rh.id, rp.name, rh.address)
+        # The few list members to match, computed first (MATERIALIZED): the planner then hashes them
+        # against the registry's members by birth date instead of nesting loops over households.
+        targets = self._scoped(
+            select(lh.id.label("household_id"), lp.name, lh.address, lp.birth_date)
             .join(lh, lh.id == lp.household_id)
-            .join(rp, rp.birth_date == lp.birth_date)
-            .join(rh, rh.id == rp.household_id)
             .where(or_(lp.nik_valid.is_(False), lp.nik == ""), lp.birth_date.is_not(None),
-                   lh.decile.is_(None), lh.status != RecordStatus.archived,
-                   rh.decile.is_not(None), rh.status != RecordStatus.archived,
-                   exists(enrolled),
-                   not_(exists(select(nik.c.list_household_id).where(nik.c.list_household_id == lh.id))))
+                   lh.decile.is_(None), lh.status != RecordStatus.archived, exists(enrolled),
+                   not_(exists(select(nik.c.list_household_id).where(nik.c.list_household_id == lh.id)))),
+            lp, lh).cte("targets").prefix_with("MATERIALIZED")
+        stmt = (
+            select(targets.c.household_id, targets.c.name, targets.c.address, rh.id, rp.name, rh.address)
+            .select_from(targets)
+            .join(rp, rp.birth_date == targets.c.birth_date)
+            .join(rh, rh.id == rp.household_id)
+            .where(rh.decile.is_not(None), rh.status != RecordStatus.archived)
         )
-        rows = await self._rows(self._scoped(stmt, lp, lh, rp, rh))
+        rows = await self._rows(self._scoped(stmt, rp, rh))
         return [MatchCandidate(*row) for row in rows]
 
     # -- figures --------------------------------------------------------------------------------

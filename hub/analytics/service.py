@@ -324,6 +324,8 @@ async def build_dashboard(
     needs_matching = bool(sections - {Section.workflow}) and bool(ids)
     matches = await name_matches(repo, ids) if needs_matching else []
     result.name_matches = len(matches)
+    if needs_matching:
+        await repo.prepare(ids, matches)
     if Section.coverage in sections and ids:
         result.coverage = await coverage(repo, programmes, matches, protection)
     if Section.overlap in sections and ids:

@@ -280,3 +280,25 @@ async def test_bad_input(session: AsyncSession, population: Population) -> None:
     assert len(only.coverage) == 44
     assert only.overlap is None
     assert only.workflow is None
+
+
+async def test_prepared_tables_give_the_same_figures(session: AsyncSession, population: Population) -> None:
+    """The dashboard reads the registry and effective enrolments from per-transaction tables; each
+    figure alone computes them in its own statement. Both must agree."""
+    repo = analytics.AnalyticsRepository(session, MANAGER)
+    programmes = await analytics._programmes(repo, PROGRAMME_CODES)
+    ids = [p.id for p in programmes]
+    matches = await analytics.name_matches(repo, ids)
+    protection = Protection(applied=False, threshold=5)
+
+    async def figures(r: analytics.AnalyticsRepository) -> tuple[Any, ...]:
+        return (await analytics.coverage(r, programmes, matches, protection),
+                await analytics.overlap(r, programmes, matches, protection),
+                await analytics.targeting(r, programmes, matches, protection),
+                await analytics.profiles(r, ids, matches, protection, AS_OF))
+
+    alone = await figures(repo)
+    prepared = analytics.AnalyticsRepository(session, MANAGER)
+    await prepared.prepare(ids, matches)
+    assert await figures(prepared) == alone
+    assert alone[2][2].exclusion == 10  # PIP, as in test_targeting_errors
