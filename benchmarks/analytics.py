@@ -222,6 +222,7 @@ async def bench_principal(engine: Any, principal: Principal, repeat: int) -> dic
         session: AsyncSession  # type: ignore[no-redef]
         await set_scope(session, principal)
         repo = AnalyticsRepository(session, principal)
+        await repo.tune()
         progs = [p for p in await analytics._programmes(repo, CHOSEN)]
         ids = [p.id for p in progs]
         protection = analytics.Protection.for_principal(principal, 5)
