@@ -50,7 +50,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.orm import aliased
-from sqlalchemy.types import Float, String, Uuid
+from sqlalchemy.types import Boolean, Date, Float, String, Uuid
 
 from hub.db.repository import ScopedRepository, scope_clause
 from hub.models import (
@@ -107,9 +107,14 @@ PREPARED_EFFECTIVE = Table(
     Column("person_id", Uuid()), Column("registry_household_id", Uuid()), Column("unit_id", Uuid()),
     Column("decile", SmallInteger()), Column("method", String()), Column("score", Float()),
     prefixes=["TEMPORARY"])
+PREPARED_PERSONS = Table(
+    "analytics_persons", _PREPARED, Column("id", Uuid()), Column("household_id", Uuid()), Column("sex", String()),
+    Column("birth_date", Date()), Column("has_disability", Boolean()), prefixes=["TEMPORARY"])
 # Private to the connection, gone at commit; dropped first in case this transaction prepared before.
 PREPARED_DDL = (
-    "DROP TABLE IF EXISTS pg_temp.analytics_registry, pg_temp.analytics_effective",
+    "DROP TABLE IF EXISTS pg_temp.analytics_registry, pg_temp.analytics_effective, pg_temp.analytics_persons",
+    "CREATE TEMPORARY TABLE analytics_persons (id uuid, household_id uuid, sex text, birth_date date, "
+    "has_disability boolean) ON COMMIT DROP",
     "CREATE TEMPORARY TABLE analytics_registry (household_id uuid, decile smallint) ON COMMIT DROP",
     "CREATE TEMPORARY TABLE analytics_effective (programme_id uuid, enrolled_household_id uuid, person_id uuid, "
     "registry_household_id uuid, unit_id uuid, decile smallint, method text, score float8) ON COMMIT DROP",
@@ -220,7 +225,9 @@ class AnalyticsRepository(ScopedRepository[Household]):
     def _base(self, programme_ids: Sequence[uuid.UUID],
               name_matches: Sequence[NameMatch]) -> tuple[Any, Any, Any]:
         """(registry, links, effective) as CTEs, or the tables ``prepare`` filled for these arguments."""
-        if self._prepared is not None and self._prepared[0] == _key(programme_ids, name_matches):
+        if self._prepared is not None:
+            if self._prepared[0] != _key(programme_ids, name_matches):
+                raise ValueError("prepared for other programmes or matches; use a fresh repository")
             return self._prepared[1], None, self._prepared[2]
         registry = self._registry()
         links = self._links(name_matches)
@@ -239,16 +246,27 @@ class AnalyticsRepository(ScopedRepository[Household]):
         columns = [c.name for c in PREPARED_EFFECTIVE.columns]
         await self.session.execute(insert(PREPARED_EFFECTIVE).from_select(
             columns, select(*[effective_cte.c[name] for name in columns])))
-        await self.session.execute(text(f"ANALYZE {PREPARED_REGISTRY.name}, {PREPARED_EFFECTIVE.name}"))
+        living = self._living()
+        await self.session.execute(insert(PREPARED_PERSONS).from_select(
+            [c.name for c in PREPARED_PERSONS.columns], select(*[living.c[c.name] for c in PREPARED_PERSONS.columns])))
+        await self.session.execute(text(f"ANALYZE {PREPARED_REGISTRY.name}, {PREPARED_EFFECTIVE.name}, "
+                                        f"{PREPARED_PERSONS.name}"))
         self._prepared = (_key(programme_ids, name_matches), PREPARED_REGISTRY, PREPARED_EFFECTIVE)
 
-    def _member_counts(self) -> CTE:
-        """Living, non-archived members per household: one scan of persons serves every figure."""
+    def _living(self) -> Any:
+        """Living, non-archived persons in scope (the prepared copy when there is one)."""
+        if self._prepared is not None:
+            return PREPARED_PERSONS
         p = aliased(Person)
-        stmt = (select(p.household_id, func.count().label("n"))
-                .where(p.life_status == LifeStatus.alive, p.status != RecordStatus.archived)
-                .group_by(p.household_id))
-        members: CTE = self._scoped(stmt, p).cte("members").prefix_with("MATERIALIZED")
+        stmt = select(p.id, p.household_id, p.sex, p.birth_date, p.has_disability).where(
+            p.life_status == LifeStatus.alive, p.status != RecordStatus.archived)
+        return self._scoped(stmt, p).subquery("living")
+
+    def _member_counts(self) -> CTE:
+        """Members per household: one scan of persons serves the figure."""
+        living = self._living()
+        stmt = select(living.c.household_id, func.count().label("n")).group_by(living.c.household_id)
+        members: CTE = stmt.cte("members").prefix_with("MATERIALIZED")
         return members
 
     # -- matching -------------------------------------------------------------------------------
@@ -448,9 +466,9 @@ class AnalyticsRepository(ScopedRepository[Household]):
         """Registry members by sex, age group and disability: how many, how many live in a household
         that receives one of the programmes, how many have a need recorded (for them or their household)."""
         registry, _, effective = self._base(programme_ids, name_matches)
-        p = aliased(Person)
+        p = self._living()
         n = aliased(Need)
-        years = extract("year", func.age(literal(as_of), p.birth_date))
+        years = extract("year", func.age(literal(as_of), p.c.birth_date))
         age_group = case(*[(and_(years >= lo, years < hi), label) for label, lo, hi in AGE_GROUPS],
                          else_="unknown")
         # Outer joins to distinct sets: hash joins, where an EXISTS or IN inside FILTER may be run
@@ -464,17 +482,17 @@ class AnalyticsRepository(ScopedRepository[Household]):
                                     n2).subquery("need_persons")
         enrolled = covered.c.household_id.is_not(None)
         need = or_(need_households.c.household_id.is_not(None), need_persons.c.person_id.is_not(None))
-        sex = func.coalesce(p.sex, "unknown")
-        stmt = self._scoped(
-            select(sex.label("sex"), age_group.label("age_group"), p.has_disability, func.count(),
+        sex = func.coalesce(p.c.sex, "unknown")
+        stmt = (
+            select(sex.label("sex"), age_group.label("age_group"), p.c.has_disability, func.count(),
                    func.count().filter(enrolled), func.count().filter(need))
-            .join(registry, registry.c.household_id == p.household_id)
-            .outerjoin(covered, covered.c.household_id == p.household_id)
-            .outerjoin(need_households, need_households.c.household_id == p.household_id)
-            .outerjoin(need_persons, need_persons.c.person_id == p.id)
-            .where(p.life_status == LifeStatus.alive, p.status != RecordStatus.archived)
-            .group_by(sex, age_group, p.has_disability)
-            .order_by(sex, age_group, p.has_disability), p)
+            .select_from(p)
+            .join(registry, registry.c.household_id == p.c.household_id)
+            .outerjoin(covered, covered.c.household_id == p.c.household_id)
+            .outerjoin(need_households, need_households.c.household_id == p.c.household_id)
+            .outerjoin(need_persons, need_persons.c.person_id == p.c.id)
+            .group_by(sex, age_group, p.c.has_disability)
+            .order_by(sex, age_group, p.c.has_disability))
         return await self._rows(stmt)
 
     async def proposals_by_status(self) -> list[tuple[Any, ...]]:
