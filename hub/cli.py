@@ -95,4 +95,5 @@ def demo(
     asyncio.run(_load_regions(urls.owner))
     console.print("[bold]3/3[/] serving")
     console.print(f"\n  GraphiQL: [link]http://{settings.host}:{port}/graphql[/link]\n")
+    console.print(f"  Dashboard: [link]http://{settings.host}:{port}/dashboard[/link]\n")
     uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="info")

@@ -16,6 +16,7 @@ is a count by another name.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 import uuid
@@ -256,6 +257,7 @@ async def _programmes(repo: AnalyticsRepository, codes: Sequence[str] | None) ->
 _NON_WORD = re.compile(r"[^\w\s]")
 
 
+@functools.lru_cache(maxsize=65_536)
 def normalise(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return " ".join(_NON_WORD.sub(" ", folded.lower()).split())
@@ -273,7 +275,11 @@ def best_name_matches(candidates: Sequence[MatchCandidate],
     """For each list household, the best-scoring registry household at or above ``threshold``;
     ties go to the lowest household id so the result never depends on row order."""
     best: dict[uuid.UUID, NameMatch] = {}
+    # A name too far off cannot reach the threshold even with identical addresses: skip the address.
+    name_floor = (threshold - ADDRESS_WEIGHT * 100) / NAME_WEIGHT
     for c in candidates:
+        if fuzz.token_sort_ratio(normalise(c.list_name), normalise(c.registry_name)) < name_floor:
+            continue
         score = similarity(c.list_name, c.list_address, c.registry_name, c.registry_address)
         if score < threshold:
             continue
