@@ -199,6 +199,7 @@ def demo(
     console.print("[bold]5/5[/] serving")
     print_demo_tokens(settings)
     console.print(f"\n  GraphiQL: [link]http://{settings.host}:{port}/graphql[/link]\n")
+    console.print(f"  Dashboard: [link]http://{settings.host}:{port}/dashboard[/link]\n")
     uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="info")
 
 

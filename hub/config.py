@@ -72,6 +72,11 @@ class Settings(BaseSettings):
         description="Hours each case step may take before the case is overdue, as JSON by step name "
         "(refer, decide, further_study, inform); unnamed steps keep their default.",
     )
+    small_cell_threshold: int = Field(
+        default=5, ge=2,
+        description="Aggregate counts below this are suppressed, and the rest rounded to a multiple of it, "
+        "for roles below regency level (facilitator, supervisor), so small groups cannot be singled out.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = Field(default="INFO", description="Root log level; logs are JSON lines on stderr.")

@@ -37,11 +37,13 @@ from hub.config import Profile, Settings
 from hub.db.engine import make_engine, make_sessionmaker, resolve_urls
 from hub.db.migrate import head_revision
 from hub.logs import configure_logging
+from schema.analytics import AnalyticsQuery
 from schema.audit import AuditExtension, AuditQuery
 from schema.auth import AuthGate, AuthState, bearer_authenticate, cors, remembered, token_endpoint
 from schema.clients import ClientsMutation, ClientsQuery
 from schema.connectors import ConnectorMutation, ConnectorQuery
 from schema.context import Context
+from schema.dashboard import routes as dashboard_routes
 from schema.observability import HubSchema, OperationObserver, RequestIdMiddleware, metrics_endpoint
 from schema.protocol import BodyLimit, HubErrors, RootFieldLimiter, format_error
 from schema.query import Query
@@ -56,7 +58,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     2.7, not strawberry's newest default: the version every current composer and gateway accepts.
     """
     settings = settings or Settings()
-    query = merge_types("Query", (Query, WorkflowQuery, ConnectorQuery, AuditQuery, ClientsQuery))
+    query = merge_types("Query", (Query, WorkflowQuery, ConnectorQuery, AuditQuery, ClientsQuery, AnalyticsQuery))
     mutation = merge_types("Mutation", (WorkflowMutation, PushMutation, ConnectorMutation, ClientsMutation))
     return HubSchema(query=query, mutation=mutation, federation_version="2.7",
                      extensions=[*schema_extensions(settings), AuditExtension, OperationObserver,
@@ -218,6 +220,7 @@ def create_app(
         Route("/graphql", BodyLimit(graphql, settings.graphql_max_body_bytes), methods=["GET", "POST"]),
         Route("/metrics", metrics_endpoint(settings)),
         Route("/oauth/token", token_endpoint, methods=["POST"]),
+        *dashboard_routes(),
     ]
     middleware = [Middleware(RequestIdMiddleware), cors(settings), Middleware(AuthGate, authenticate=authenticate)]
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)

@@ -46,7 +46,9 @@ def facilitator(*codes: str) -> Principal:
 
 async def run(connection: AsyncConnection, settings: Settings, principal: Principal | None,
               representations: list[dict[str, Any]]) -> Any:
-    context = Context(request=None, response=None, settings=settings,  # type: ignore[arg-type]
+    # In-process, without an HTTP request to record against: the access log is off here (over HTTP it
+    # fails closed instead); these tests are about resolution through the scoped repositories.
+    context = Context(request=None, response=None, settings=settings.model_copy(update={"audit_reads": False}),  # type: ignore[arg-type]
                       sessionmaker=make_sessionmaker(connection), principal=principal)
     try:
         return await schema.execute(ENTITIES, variable_values={"r": representations}, context_value=context)
