@@ -38,17 +38,22 @@ from hub.db.engine import make_engine, make_sessionmaker, resolve_urls
 from hub.db.migrate import head_revision
 from hub.logs import configure_logging
 from schema.analytics import AnalyticsQuery
-from schema.audit import AuditExtension, AuditQuery
+from schema.audit import AuditExtension, AuditQuery, audit_unresolved_references
 from schema.auth import AuthGate, AuthState, bearer_authenticate, cors, remembered, token_endpoint
 from schema.clients import ClientsMutation, ClientsQuery
 from schema.connectors import ConnectorMutation, ConnectorQuery
 from schema.context import Context
 from schema.dashboard import routes as dashboard_routes
+from schema.federation import add_unresolved_hook
 from schema.observability import HubSchema, OperationObserver, RequestIdMiddleware, metrics_endpoint
 from schema.protocol import BodyLimit, HubErrors, RootFieldLimiter, format_error
 from schema.query import Query
 from schema.tracing import configure_tracing, tracing_extensions
 from schema.workflow import PushMutation, WorkflowMutation, WorkflowQuery
+
+# Once per process: every ``_entities`` reference to a personal record that resolves to nothing
+# is written to the access log as a denied access, like any other refused read.
+add_unresolved_hook(audit_unresolved_references)
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:

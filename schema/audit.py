@@ -12,7 +12,7 @@ import functools
 import hashlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -42,6 +42,7 @@ from hub.audit import service as audit_service
 from hub.audit.writer import AuditWriter
 from hub.db.engine import unit_of_work
 from hub.errors import HubError
+from hub.metrics import audit_write_timer
 from schema.context import Context, Info
 from schema.ids import from_global_id, parse_global_id, to_global_id
 
@@ -242,10 +243,36 @@ class AuditExtension(SchemaExtension):
         try:
             if request is None:
                 raise RuntimeError("no request to record the access against")
-            await audit_writer(request).write(access)
+            with audit_write_timer():
+                await audit_writer(request).write(access)
         except Exception as exc:
             log.exception("access log entry could not be written; withholding the response")
             raise AuditUnavailable("The access could not be recorded, so no data is returned.") from exc
+
+
+async def audit_unresolved_references(context: Context, type_name: str, keys: Sequence[Any]) -> None:
+    """Federation references to personal records this caller may not read are denied accesses.
+
+    Called by ``schema.federation`` for every batch of ``_entities`` keys that resolved to nothing
+    (out of scope and non-existent alike: the entry records what was asked, not which it was).
+    The operation's own entry (written by ``AuditExtension``) covers what was returned.
+    """
+    if type_name not in PERSONAL_TYPES or not context.settings.audit_reads:
+        return
+    request = context.request
+    if request is None:
+        raise AuditUnavailable("The access could not be recorded, so no data is returned.")
+    access = audit_service.Access(
+        principal=context.principal,
+        outcome="denied",
+        operation_name="_entities",
+        operation_type="query",
+        record_ids=[f"{type_name}:{key}" for key in keys],
+        error_codes=["NOT_FOUND"],
+        source_ip=request.client.host if request.client else None,
+    )
+    with audit_write_timer():
+        await audit_writer(request).write(access)
 
 
 # --- the auditors' query -------------------------------------------------------------------------

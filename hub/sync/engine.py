@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
@@ -40,6 +41,7 @@ from connectors.ports import (
 )
 from hub.db.engine import set_scope
 from hub.identity import InvalidIdentifier, parse_kk, parse_nik
+from hub.metrics import record_sync_run
 from hub.models import Connector, RunStatus, SyncRun
 from hub.sync.repository import EnrolmentRow, HouseholdRow, PersonRow, QuarantineRow, SyncRepository
 
@@ -141,10 +143,17 @@ class SyncEngine:
             yield SyncRepository(session)
 
     async def run(self) -> RunResult:
+        started = time.perf_counter()
         async with self.sessionmaker() as lock_session, lock_session.begin():
             if not await SyncRepository(lock_session).try_lock(self.connector_id):
-                return await self._skipped()
-            return await self._run_locked()
+                result = await self._skipped()
+            else:
+                result = await self._run_locked()
+        p = result.progress
+        record_sync_run(str(self.system), result.status.value, {
+            "inserted": p.inserted, "updated": p.updated, "unchanged": p.unchanged, "quarantined": p.quarantined,
+        }, time.perf_counter() - started)
+        return result
 
     async def _skipped(self) -> RunResult:
         async with self._tx() as repo:

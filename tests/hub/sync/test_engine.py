@@ -147,3 +147,18 @@ async def test_reconciliation_notices_a_row_the_hub_lost(harness: Harness) -> No
     repaired = await harness.sync(connector, full=True)
     assert repaired.status is RunStatus.succeeded
     assert repaired.progress.inserted == 1
+
+
+async def test_finished_runs_are_counted_in_the_metrics(harness: Harness) -> None:
+    from prometheus_client import REGISTRY
+
+    def sample(name: str, outcome: str) -> float:
+        labels = {"connector": "siks-ng", "outcome": outcome}
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    runs, inserted = sample("slrt_sync_runs_total", "succeeded"), sample("slrt_sync_records_total", "inserted")
+    connector = await harness.connector("siks-ng")
+    result = await harness.sync(connector, full=True)
+    assert result.status is RunStatus.succeeded
+    assert sample("slrt_sync_runs_total", "succeeded") == runs + 1
+    assert sample("slrt_sync_records_total", "inserted") == inserted + result.progress.inserted
