@@ -1,7 +1,7 @@
-"""The configuration table in docs/deploy.md, generated from ``Settings`` so it cannot drift.
+"""The configuration table in README.md, generated from ``Settings`` so it cannot drift.
 
     python -m hub.settings_doc            print the table
-    python -m hub.settings_doc --write    rewrite it in docs/deploy.md between the markers
+    python -m hub.settings_doc --write    rewrite it in README.md between the markers
 
 Every setting needs a description: ``Field(description=...)`` on the setting, or an entry in
 ``ABOUT`` below. ``PRODUCTION`` says what to do with it in the prod profile.
@@ -20,7 +20,7 @@ from hub.config import Settings
 
 START = "<!-- settings-table:start -->"
 END = "<!-- settings-table:end -->"
-DOC = Path(__file__).resolve().parent.parent / "docs" / "deploy.md"
+DOC = Path(__file__).resolve().parent.parent / "README.md"
 
 ABOUT: dict[str, str] = {
     "profile": "`dev`, `test` or `prod`. `prod` refuses development secrets and the embedded database, "

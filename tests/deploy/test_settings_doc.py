@@ -1,4 +1,4 @@
-"""docs/deploy.md's configuration table is the one ``Settings`` generates, and covers every setting."""
+"""README.md's configuration table is the one ``Settings`` generates, and covers every setting."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def test_table_in_docs_is_current() -> None:
     text = settings_doc.DOC.read_text()
     start = text.index(settings_doc.START) + len(settings_doc.START) + 1
     assert text[start:text.index(settings_doc.END)] == settings_doc.table(), (
-        "docs/deploy.md is stale: run `python -m hub.settings_doc --write`")
+        "README.md's configuration table is stale: run `python -m hub.settings_doc --write`")
     for name in Settings.model_fields:
         assert f"| `SLRT_{name.upper()}` |" in text
 
