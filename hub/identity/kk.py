@@ -6,15 +6,14 @@ from datetime import date
 from typing import Final
 
 from hub.identity.nik import (
-    FLAG_IMPOSSIBLE_DATE,
     FLAG_UNKNOWN_REGION,
-    FLAG_ZERO_SERIAL,
-    InvalidIdentifier,
+    dated,
     district_prefix,
     mask_identifier,
     normalize_digits,
+    passes,
     region_codes,
-    resolve_two_digit_year,
+    serial_of,
 )
 
 FLAG_FUTURE_ISSUE_DATE: Final = "future_issue_date"
@@ -45,21 +44,9 @@ def parse_kk(
 
     # Unlike NIK there is no +40 sex offset: the day field is a plain day.
     day, month, yy = int(kk[6:8]), int(kk[8:10]), int(kk[10:12])
-    issue_date: date | None = None
-    if not (1 <= day <= 31 and 1 <= month <= 12):
-        flags.add(FLAG_IMPOSSIBLE_DATE)
-    else:
-        issue_date, future = resolve_two_digit_year(
-            day, month, yy, today if today is not None else date.today()
-        )
-        if issue_date is None:
-            flags.add(FLAG_IMPOSSIBLE_DATE)
-        elif future:
-            flags.add(FLAG_FUTURE_ISSUE_DATE)
-
-    serial = int(kk[12:16])
-    if serial == 0:
-        flags.add(FLAG_ZERO_SERIAL)
+    plausible = 1 <= day <= 31 and 1 <= month <= 12
+    issue_date = dated(plausible, day, month, yy, today, FLAG_FUTURE_ISSUE_DATE, flags)
+    serial = serial_of(kk, flags)
 
     return ParsedKk(
         kk=kk,
@@ -79,11 +66,7 @@ def is_valid_kk(
     known_regions: Container[str] | None = None,
     today: date | None = None,
 ) -> bool:
-    try:
-        parsed = parse_kk(raw, known_regions=known_regions, today=today)
-    except InvalidIdentifier:
-        return False
-    return not (strict and parsed.flags)
+    return passes(parse_kk, raw, strict=strict, known_regions=known_regions, today=today)
 
 
 def mask_kk(kk: str) -> str:

@@ -3,10 +3,10 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from datetime import date
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
 Kind = Literal["NIK", "KK"]
 Sex = Literal["M", "F"]
@@ -192,21 +192,9 @@ def parse_nik(
     else:
         sex, day = None, 0
 
-    birth_date: date | None = None
-    if sex is None or not 1 <= month <= 12:
-        flags.add(FLAG_IMPOSSIBLE_DATE)
-    else:
-        birth_date, future = resolve_two_digit_year(
-            day, month, yy, today if today is not None else date.today()
-        )
-        if birth_date is None:
-            flags.add(FLAG_IMPOSSIBLE_DATE)
-        elif future:
-            flags.add(FLAG_FUTURE_BIRTH_DATE)
-
-    serial = int(nik[12:16])
-    if serial == 0:
-        flags.add(FLAG_ZERO_SERIAL)
+    plausible = sex is not None and 1 <= month <= 12
+    birth_date = dated(plausible, day, month, yy, today, FLAG_FUTURE_BIRTH_DATE, flags)
+    serial = serial_of(nik, flags)
 
     return ParsedNik(
         nik=nik,
@@ -229,11 +217,42 @@ def is_valid_nik(
 ) -> bool:
     # Default answers "is this structurally a NIK?"; strict=True also demands
     # that no semantic flag (bad date, zero serial, unknown region) was raised.
+    return passes(parse_nik, raw, strict=strict, known_regions=known_regions, today=today)
+
+
+class Flagged(Protocol):
+    @property
+    def flags(self) -> frozenset[str]: ...
+
+
+def passes(parse: Callable[..., Flagged], raw: str, *, strict: bool, known_regions: Container[str] | None,
+           today: date | None) -> bool:
     try:
-        parsed = parse_nik(raw, known_regions=known_regions, today=today)
+        parsed = parse(raw, known_regions=known_regions, today=today)
     except InvalidIdentifier:
         return False
     return not (strict and parsed.flags)
+
+
+def dated(plausible: bool, day: int, month: int, yy: int, today: date | None, future_flag: str,
+          flags: set[str]) -> date | None:
+    """The DDMMYY date of a NIK or KK, flagging an impossible or future one instead of failing."""
+    if not plausible:
+        flags.add(FLAG_IMPOSSIBLE_DATE)
+        return None
+    resolved, future = resolve_two_digit_year(day, month, yy, today if today is not None else date.today())
+    if resolved is None:
+        flags.add(FLAG_IMPOSSIBLE_DATE)
+    elif future:
+        flags.add(future_flag)
+    return resolved
+
+
+def serial_of(digits: str, flags: set[str]) -> int:
+    serial = int(digits[12:16])
+    if serial == 0:
+        flags.add(FLAG_ZERO_SERIAL)
+    return serial
 
 
 def mask_identifier(raw: str, *, kind: Kind) -> str:
