@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.permissions import Permission, can
 from auth.principal import Principal, RegionScope
 from hub.db.base import Base, RegionScoped
 from hub.errors import NotFound
@@ -70,6 +71,9 @@ def region_clause(model: type[RegionScoped], scope: RegionScope) -> ColumnElemen
 class ScopedRepository(RepositoryBase[S]):
     """A repository over a region-scoped table, bound to one principal."""
 
+    # The permission a principal needs to read any row through this repository.
+    read_permission: ClassVar[Permission] = Permission.read_personal_data
+
     def __init__(self, session: AsyncSession, principal: Principal) -> None:
         super().__init__(session)
         self.principal = principal
@@ -78,6 +82,9 @@ class ScopedRepository(RepositoryBase[S]):
         """``statement`` (default: select the model) narrowed to the rows this principal may read."""
         target: type[RegionScoped] = model or self.model  # type: ignore[assignment]
         stmt = statement if statement is not None else select(target)
+        if not can(self.principal, self.read_permission):
+            # A role without the right (an auditor, a connector admin) reads nothing, whatever its regions.
+            return stmt.where(false())
         clause = scope_clause(target, self.principal)
         return stmt if clause is None else stmt.where(clause)
 
