@@ -51,6 +51,8 @@ PRINCIPALS: dict[str, Principal] = {
     "national": Principal("nat", Role.national_officer, RegionScope.national()),
     "owner_bpnt": Principal("owner", Role.programme_owner, RegionScope.national(),
                             programmes=frozenset({"BPNT"})),
+    "owner_pkh": Principal("owner-2", Role.programme_owner, RegionScope.national(),
+                           programmes=frozenset({"PKH"})),
     "it_3314": Principal("it", Role.district_it_admin, RegionScope.of("33.14")),
     "auditor": Principal("aud", Role.auditor, RegionScope.national()),
     "client_3314_02": Principal("client", Role.api_client, RegionScope.of("33.14.02"), client_id="c-1"),
@@ -90,7 +92,8 @@ async def build_world(session: AsyncSession) -> World:
         world.households[village], world.persons[village], world.families[village] = (
             household.id, person.id, family.id)
         world.niks[village], world.kks[village] = nik, kk
-        # V5 is in no PKH enrolment (a PKH exclusion); V1 and V4 are in BPNT too.
+        # V5 is in no PKH enrolment (a PKH exclusion) but its case is referred to PKH; V1, V4, V5 are in
+        # BPNT; only V4's case goes to BPNT.
         if village != V5:
             await make_enrolment(session, pkh, household, person)
         if village in (V1, V4, V5):
@@ -103,7 +106,7 @@ async def build_world(session: AsyncSession) -> World:
         session.add_all([need, complaint, proposal])
         await session.flush()
         session.add(Case(household_id=household.id, need_id=need.id,
-                         programme_id=(bpnt if village in (V4, V5) else pkh).id, **codes))
+                         programme_id=(bpnt if village == V4 else pkh).id, **codes))
     session.add_all([Connector(name="siks-sragen", kind="siks-ng", base_url="http://siks.test", region_code="33.14"),
                      Connector(name="siks-grobogan", kind="siks-ng", base_url="http://siks.test",
                                region_code="33.15")])
@@ -132,22 +135,33 @@ def _region_sql(principal: Principal) -> tuple[str, dict[str, Any]]:
     return "(" + " OR ".join(parts) + ")", {c: v for c, v in by_level.items() if v}
 
 
-async def oracle_rows(session: AsyncSession, table: str, principal: Principal,
-                      columns: str = "id") -> list[tuple[Any, ...]]:
-    """Rows of ``table`` that ``principal`` may read, by plain SQL over the region columns."""
+async def oracle_rows(session: AsyncSession, table: str, principal: Principal, columns: str = "id",
+                      *, aggregate: bool = False) -> list[tuple[Any, ...]]:
+    """Rows of ``table`` that ``principal`` may read, by plain SQL over the region columns.
+
+    ``aggregate``: the rows counted in aggregates, which are by region only (a programme owner's
+    dashboard counts the registry, under small-cell protection)."""
     if not can(principal, Permission.read_personal_data):
         return []
     await set_scope(session, Principal.system("oracle"))
     where, params = _region_sql(principal)
     sql = f"SELECT {columns} FROM {table} WHERE {where}"
-    if table == "cases" and principal.role is Role.programme_owner:
-        sql += " AND programme_id IN (SELECT id FROM programmes WHERE code = ANY(:progs))"
+    if principal.role is Role.programme_owner and not aggregate:
+        # Their programmes: cases referred to them; otherwise rows of households enrolled in or
+        # referred to one of them.
         params["progs"] = sorted(principal.programmes)
+        mine = "(SELECT id FROM programmes WHERE code = ANY(:progs))"
+        household = "id" if table == "households" else "household_id"
+        sql += (f" AND ({household} IN (SELECT household_id FROM enrolments WHERE programme_id IN {mine})"
+                f" OR {household} IN (SELECT household_id FROM cases WHERE programme_id IN {mine}))")
+        if table == "cases":
+            sql += f" AND programme_id IN {mine}"
     return [tuple(r) for r in (await session.execute(text(sql), params)).all()]
 
 
-async def oracle(session: AsyncSession, table: str, principal: Principal) -> set[uuid.UUID]:
-    return {r[0] for r in await oracle_rows(session, table, principal)}
+async def oracle(session: AsyncSession, table: str, principal: Principal, *,
+                 aggregate: bool = False) -> set[uuid.UUID]:
+    return {r[0] for r in await oracle_rows(session, table, principal, aggregate=aggregate)}
 
 
 async def oracle_connectors(session: AsyncSession, principal: Principal) -> set[uuid.UUID] | None:
