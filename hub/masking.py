@@ -6,7 +6,8 @@ GraphQL types call these helpers instead of checking roles themselves.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar, overload
 
 from auth.permissions import Permission, can
 from auth.principal import Principal
@@ -17,6 +18,10 @@ T = TypeVar("T")
 MALFORMED_MASK = "*" * 16
 
 
+@overload
+def mask_nik_for(principal: Principal | None, nik: str) -> str: ...
+@overload
+def mask_nik_for(principal: Principal | None, nik: None) -> None: ...
 def mask_nik_for(principal: Principal | None, nik: str | None) -> str | None:
     if nik is None or can(principal, Permission.see_full_nik):
         return nik
@@ -27,6 +32,10 @@ def mask_nik_for(principal: Principal | None, nik: str | None) -> str | None:
         return MALFORMED_MASK
 
 
+@overload
+def mask_kk_for(principal: Principal | None, kk_number: str) -> str: ...
+@overload
+def mask_kk_for(principal: Principal | None, kk_number: None) -> None: ...
 def mask_kk_for(principal: Principal | None, kk_number: str | None) -> str | None:
     if kk_number is None or can(principal, Permission.see_full_nik):
         return kk_number
@@ -39,6 +48,29 @@ def mask_kk_for(principal: Principal | None, kk_number: str | None) -> str | Non
 def disability_for(principal: Principal | None, value: T) -> T | None:
     """Disability and health fields: the value, or ``None`` without ``see_disability``."""
     return value if can(principal, Permission.see_disability) else None
+
+
+NIK_KEYS = frozenset({"nik"})
+KK_KEYS = frozenset({"kk_number", "kk"})
+DISABILITY_KEYS = frozenset({"has_disability", "disabilities"})
+
+
+def mask_record_for(principal: Principal | None, record: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A free-form record (e.g. a proposal's payload) with the same masks as the typed fields.
+
+    NIK and KK values are masked, disability keys set to ``None``; other keys are copied unchanged.
+    """
+    if record is None:
+        return None
+    out = dict(record)
+    for key, value in record.items():
+        if key in NIK_KEYS and isinstance(value, str):
+            out[key] = mask_nik_for(principal, value)
+        elif key in KK_KEYS and isinstance(value, str):
+            out[key] = mask_kk_for(principal, value)
+        elif key in DISABILITY_KEYS:
+            out[key] = disability_for(principal, value)
+    return out
 
 
 def may_read_personal_data(principal: Principal | None) -> bool:

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import strawberry
 
+from auth.permissions import Permission, can
 from hub import models
+from hub.errors import Forbidden
 from hub.family import service as family_service
 from hub.family.repository import FamilyRepository
 from hub.household import service as household_service
@@ -40,7 +42,8 @@ class HouseholdFilterInput:
     decile_min: int | None = strawberry.field(default=None, description="Lowest current decile, 1-10.")
     decile_max: int | None = strawberry.field(default=None, description="Highest current decile, 1-10.")
     has_disability: bool | None = strawberry.field(
-        default=None, description="True: households with at least one member with a disability; false: none.")
+        default=None, description="True: households with at least one member with a disability; false: none. "
+                                  "Needs the right to see disability data (else FORBIDDEN).")
     updated_since: datetime | None = strawberry.field(
         default=None, description="Only households changed at or after this instant (ISO 8601 with offset).")
 
@@ -75,6 +78,9 @@ class ReadQuery:
         principal = info.context.require_principal()
         page = page_args(info, first, after)
         wanted = (filter or HouseholdFilterInput()).to_filter()
+        if wanted.has_disability is not None and not can(principal, Permission.see_disability):
+            # Filtering on a field one may not read would reveal it, one household at a time.
+            raise Forbidden("filtering on disability needs the right to see disability data")
         order = HouseholdOrder(value_of(order_by))
         async with info.context.read_session() as session:
             found = await household_service.list_households(HouseholdRepository(session, principal), wanted,

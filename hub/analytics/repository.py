@@ -134,6 +134,7 @@ def _key(programme_ids: Sequence[uuid.UUID], name_matches: Sequence[NameMatch]) 
 
 class AnalyticsRepository(ScopedRepository[Household]):
     model = Household
+    programme_scoped = False  # counts and targeting lists cover the registry (see analytics.service)
     _prepared: tuple[tuple[Any, ...], Table, Table] | None = None
 
     # -- scope helpers: the only way the statements below narrow a table -------------------------

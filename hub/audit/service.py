@@ -205,9 +205,15 @@ class LogQuery:
     outcome: str | None = None
 
 
+class _SubjectLookup(ScopedRepository[Person]):
+    """NIK -> person ids for a subject-access request: identifiers only, so ``read_audit`` suffices."""
+
+    model = Person
+    read_permission = Permission.read_audit
+
+
 async def person_ids_for_nik(session: AsyncSession, principal: Principal, nik: str) -> list[uuid.UUID]:
-    repo: ScopedRepository[Person] = ScopedRepository(session, principal)
-    repo.model = Person
+    repo = _SubjectLookup(session, principal)
     stmt = repo.readable(select(Person.id).where(Person.nik == nik), model=Person)
     return list((await session.execute(stmt)).scalars().all())
 

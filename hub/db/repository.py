@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.principal import Principal, RegionScope
+from auth.permissions import Permission, can
+from auth.principal import Principal, RegionScope, Role
 from hub.db.base import Base, RegionScoped
 from hub.errors import NotFound
 
@@ -67,8 +68,31 @@ def region_clause(model: type[RegionScoped], scope: RegionScope) -> ColumnElemen
     return or_(*parts)
 
 
+def programme_clause(model: type[Any], programmes: Iterable[str]) -> ColumnElement[bool] | None:
+    """Rows of households enrolled in or referred (a case) to one of ``programmes`` (codes); ``None`` for
+    tables not about one household (reviews, case events: reached through their subject or case)."""
+    from hub.models import Case, Enrolment, Partner, Programme
+
+    codes = sorted(programmes)
+    household = model.id if model.__tablename__ == "households" else getattr(model, "household_id", None)
+    if household is None:
+        return None
+    programme_ids = select(Programme.id).where(Programme.code.in_(codes))
+    enrolled = select(Enrolment.household_id).where(Enrolment.programme_id.in_(programme_ids))
+    referred = select(Case.household_id).where(or_(
+        Case.programme_id.in_(programme_ids),
+        Case.partner_id.in_(select(Partner.id).where(Partner.code.in_(codes)))))
+    return or_(household.in_(enrolled), household.in_(referred))
+
+
 class ScopedRepository(RepositoryBase[S]):
     """A repository over a region-scoped table, bound to one principal."""
+
+    # The permission a principal needs to read any row through this repository.
+    read_permission: ClassVar[Permission] = Permission.read_personal_data
+    # A programme owner reads only the households enrolled in or referred to its programmes (and
+    # rows about them). Aggregates opt out: they count the registry, with small-cell protection.
+    programme_scoped: ClassVar[bool] = True
 
     def __init__(self, session: AsyncSession, principal: Principal) -> None:
         super().__init__(session)
@@ -78,8 +102,15 @@ class ScopedRepository(RepositoryBase[S]):
         """``statement`` (default: select the model) narrowed to the rows this principal may read."""
         target: type[RegionScoped] = model or self.model  # type: ignore[assignment]
         stmt = statement if statement is not None else select(target)
+        if not can(self.principal, self.read_permission):
+            # A role without the right (an auditor, a connector admin) reads nothing, whatever its regions.
+            return stmt.where(false())
         clause = scope_clause(target, self.principal)
-        return stmt if clause is None else stmt.where(clause)
+        stmt = stmt if clause is None else stmt.where(clause)
+        if self.programme_scoped and self.principal.role is Role.programme_owner:
+            owned = programme_clause(target, self.principal.programmes)
+            stmt = stmt if owned is None else stmt.where(owned)
+        return stmt
 
     def within(self, statement: Select[Any], region_code: str, model: type[Any] | None = None) -> Select[Any]:
         """Narrow ``statement`` to one region a caller asked for. Only ever narrows: scope still applies."""

@@ -10,6 +10,7 @@ import strawberry
 
 from hub import models
 from hub.household.repository import HouseholdRepository
+from hub.masking import disability_for, mask_kk_for, mask_nik_for
 from hub.person.repository import PersonRepository
 from schema import loaders
 from schema.context import Info
@@ -94,17 +95,22 @@ class Household(Node):
     "A family card (Kartu Keluarga, KK) issued by the civil registry. A household may hold several. "
     "KK numbers in source data are sometimes malformed or duplicated: those are flagged, never merged."))
 class Family(Node):
-    kk_number: str = strawberry.field(description="The 16-digit KK number as received (normalised when valid).")
     kk_valid: bool = strawberry.field(description="False when the KK number fails the format check.")
     kk_flags: list[str] = strawberry.field(description="Data-quality flags on the KK number, e.g. `duplicate`, "
                                                        "`impossible_date`. Empty when clean.")
     pk: strawberry.Private[uuid.UUID]
     household_pk: strawberry.Private[uuid.UUID]
+    raw_kk_number: strawberry.Private[str]
 
     @classmethod
     def from_model(cls, row: models.Family) -> Family:
         return cls(id=to_global_id("Family", row.id), pk=row.id, household_pk=row.household_id,
-                   kk_number=row.kk_number, kk_valid=row.kk_valid, kk_flags=list(row.kk_flags or ()))
+                   raw_kk_number=row.kk_number, kk_valid=row.kk_valid, kk_flags=list(row.kk_flags or ()))
+
+    @strawberry.field(description="The 16-digit KK number as received (normalised when valid); masked "
+                                  "(`3314**********01`) unless your role may see full numbers.")
+    def kk_number(self, info: Info) -> str:
+        return mask_kk_for(info.context.principal, self.raw_kk_number)
 
     @strawberry.field(description="The household this family card belongs to.")
     async def household(self, info: Info) -> Household | None:
@@ -121,8 +127,6 @@ class Family(Node):
     "A person in the registry, identified by NIK. NIKs in source data are sometimes invalid or shared by "
     "two records: such records are kept and flagged (`nikValid`, `nikFlags`), never silently merged."))
 class Person(Node):
-    nik: str = strawberry.field(description="16-digit NIK (Nomor Induk Kependudukan) as received, normalised "
-                                            "when valid.")
     nik_valid: bool = strawberry.field(description="False when the NIK fails the format check.")
     nik_flags: list[str] = strawberry.field(description="Data-quality flags on the NIK, e.g. `duplicate`, "
                                                         "`impossible_date`, `unknown_region`. Empty when clean.")
@@ -131,8 +135,6 @@ class Person(Node):
     birth_date: date | None = strawberry.field(description="Date of birth, when known.")
     birth_place: str | None = strawberry.field(description="Place of birth, when known.")
     relationship_to_head: Relationship = strawberry.field(description="Relationship to the household head.")
-    has_disability: bool = strawberry.field(description="True when any disability is recorded.")
-    disabilities: list[str] = strawberry.field(description="Recorded disability categories; empty when none.")
     life_status: LifeStatus = strawberry.field(description="Alive, deceased or moved away.")
     status: RecordStatus = strawberry.field(description="Whether the record is in the registry or proposed.")
     village_code: str = strawberry.field(description="Village code of the person's household.")
@@ -140,19 +142,37 @@ class Person(Node):
     pk: strawberry.Private[uuid.UUID]
     household_pk: strawberry.Private[uuid.UUID]
     family_pk: strawberry.Private[uuid.UUID | None]
+    raw_nik: strawberry.Private[str]
+    raw_has_disability: strawberry.Private[bool]
+    raw_disabilities: strawberry.Private[list[str]]
 
     @classmethod
     def from_model(cls, row: models.Person) -> Person:
         d = row.__dict__
         return build(cls, {
             "id": to_global_id("Person", d["id"]), "pk": d["id"], "household_pk": d["household_id"],
-            "family_pk": d["family_id"], "nik": d["nik"], "nik_valid": d["nik_valid"],
+            "family_pk": d["family_id"], "raw_nik": d["nik"], "nik_valid": d["nik_valid"],
             "nik_flags": d["nik_flags"] or [], "name": d["name"], "sex": _SEX.get(d["sex"]),
             "birth_date": d["birth_date"], "birth_place": d["birth_place"],
             "relationship_to_head": _RELATIONSHIP[d["relationship_to_head"]],
-            "has_disability": d["has_disability"], "disabilities": d["disabilities"] or [],
+            "raw_has_disability": d["has_disability"], "raw_disabilities": d["disabilities"] or [],
             "life_status": _LIFE_STATUS[d["life_status"]], "status": _RECORD_STATUS[d["status"]],
             "village_code": d["village_code"], "updated_at": d["updated_at"]})
+
+    @strawberry.field(description="16-digit NIK (Nomor Induk Kependudukan) as received, normalised when valid; "
+                                  "masked (`3314**********01`) unless your role may see full NIKs.")
+    def nik(self, info: Info) -> str:
+        return mask_nik_for(info.context.principal, self.raw_nik)
+
+    @strawberry.field(description="True when any disability is recorded. Null unless your role may see "
+                                  "disability and health data.")
+    def has_disability(self, info: Info) -> bool | None:
+        return disability_for(info.context.principal, self.raw_has_disability)
+
+    @strawberry.field(description="Recorded disability categories; empty when none. Null unless your role may "
+                                  "see disability and health data.")
+    def disabilities(self, info: Info) -> list[str] | None:
+        return disability_for(info.context.principal, self.raw_disabilities)
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Person | None:

@@ -8,11 +8,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
+from hub.masking import mask_record_for
 from hub.models import CaseEvent as CaseEventModel
 from hub.models import Complaint as ComplaintModel
 from hub.models import Need as NeedModel
@@ -162,10 +163,6 @@ class Proposal:
         description="Household concerned; for NEW_HOUSEHOLD, the household created on approval.")
     person_id: strawberry.ID | None = strawberry.field(
         description="Person concerned; for NEW_PERSON, the person created on approval.")
-    payload: JSON = strawberry.field(description="The proposed values (for CORRECTION: only the changed fields).")
-    previous: JSON | None = strawberry.field(
-        description="CORRECTION only: the registry values the change replaces (once approved: the values it "
-                    "actually overwrote).")
     status: SubmissionStatus = strawberry.field(description="Review status.")
     submitted_by: str = strawberry.field(description="Subject of the facilitator who proposed it.")
     registry_status: str | None = strawberry.field(
@@ -173,6 +170,18 @@ class Proposal:
                     "`VERIVALI`, `DISETUJUI`); null before SIKS-NG has answered.")
     village_code: str = strawberry.field(description="Village concerned.")
     created_at: datetime = strawberry.field(description="When it was proposed.")
+    raw_payload: strawberry.Private[dict[str, Any]]
+    raw_previous: strawberry.Private[dict[str, Any] | None]
+
+    @strawberry.field(description="The proposed values (for CORRECTION: only the changed fields). `nik` and "
+                                  "`kk_number` are masked and disability fields null, as on `Person`.")
+    def payload(self, info: Info) -> JSON:
+        return cast(JSON, mask_record_for(info.context.principal, self.raw_payload))
+
+    @strawberry.field(description="CORRECTION only: the registry values the change replaces (once approved: the "
+                                  "values it actually overwrote). Masked like `payload`.")
+    def previous(self, info: Info) -> JSON | None:
+        return cast(JSON | None, mask_record_for(info.context.principal, self.raw_previous))
 
     @strawberry.field(description=REVIEWS)
     async def reviews(self, info: Info) -> list[Review]:
@@ -183,7 +192,7 @@ class Proposal:
         return cls(id=to_global_id("Proposal", row.id), uuid=row.id, kind=ProposalKind(row.kind),
                    household_id=to_global_id("Household", row.household_id) if row.household_id else None,
                    person_id=to_global_id("Person", row.person_id) if row.person_id else None,
-                   payload=cast(JSON, row.payload), previous=cast(JSON | None, row.previous),
+                   raw_payload=row.payload, raw_previous=row.previous,
                    status=SubmissionStatus(row.status.value), submitted_by=row.submitted_by,
                    registry_status=row.registry_status, village_code=row.village_code, created_at=row.created_at)
 
