@@ -31,32 +31,29 @@ class CaseStatus(StrEnum):
     informed = "informed"  # the household was told the outcome; terminal
 
 
-class Need(UUIDPk, RegionScoped, Timestamps, Base):
+class RecordedSubmission(UUIDPk, RegionScoped, Timestamps):
+    """What a facilitator records for a household (or one member), reviewed by a supervisor."""
+
+    household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"),
+                                                    index=True)
+    person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    category: Mapped[str] = mapped_column(String(64), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[SubmissionStatus] = mapped_column(str_enum(SubmissionStatus, "submission_status"),
+                                                     default=SubmissionStatus.submitted)
+    recorded_by: Mapped[str] = mapped_column(String(128))
+
+
+class Need(RecordedSubmission, Base):
     """A programme need recorded by a facilitator for a household or one of its members."""
 
     __tablename__ = "needs"
 
-    household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"),
-                                                    index=True)
-    person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
-    category: Mapped[str] = mapped_column(String(64), index=True)
-    description: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[SubmissionStatus] = mapped_column(str_enum(SubmissionStatus, "submission_status"),
-                                                     default=SubmissionStatus.submitted)
-    recorded_by: Mapped[str] = mapped_column(String(128))
 
+class Complaint(RecordedSubmission, Base):
+    """A complaint recorded by a facilitator, by category."""
 
-class Complaint(UUIDPk, RegionScoped, Timestamps, Base):
     __tablename__ = "complaints"
-
-    household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"),
-                                                    index=True)
-    person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
-    category: Mapped[str] = mapped_column(String(64), index=True)
-    description: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[SubmissionStatus] = mapped_column(str_enum(SubmissionStatus, "submission_status"),
-                                                     default=SubmissionStatus.submitted)
-    recorded_by: Mapped[str] = mapped_column(String(128))
 
 
 class Case(UUIDPk, RegionScoped, Timestamps, Base):
