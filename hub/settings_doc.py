@@ -30,7 +30,8 @@ ABOUT: dict[str, str] = {
     "db_pool_size": "Connections the API keeps open to PostgreSQL.",
     "db_max_overflow": "Extra connections allowed above the pool size under load.",
     "credentials_key": "Key that encrypts stored connector credentials.",
-    "token_secret": "Secret that signs the hub's access tokens.",
+    "token_secret": "Signs nothing today (tokens are signed with the key in `SLRT_TOKEN_SIGNING_KEY_FILE`); "
+                    "kept because the prod profile and the compose secrets name it.",
     "token_issuer": "`iss` claim of issued and accepted tokens.",
     "token_audience": "`aud` claim of issued and accepted tokens.",
     "cors_origins": "Comma-separated browser origins allowed to call the API.",
