@@ -3,7 +3,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import strawberry
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.models import Region as RegionModel
@@ -42,14 +41,11 @@ class Query(ReadQuery):
     @strawberry.field(description="One region by its dotted code, or null when there is no such region.")
     async def region(self, info: Info, code: str) -> Region | None:
         async with info.context.sessionmaker() as session:
-            row = await session.get(RegionModel, code)
+            row = (await RegionRepository(session).get_many_by_code([code])).get(code)
         return Region.from_model(row) if row else None
 
     @strawberry.field(description="The regions directly below `parentCode` (provinces when omitted).")
     async def regions(self, info: Info, parent_code: str | None = None) -> list[Region]:
-        stmt = select(RegionModel).order_by(RegionModel.code)
-        stmt = stmt.where(RegionModel.parent_code == parent_code) if parent_code else stmt.where(
-            RegionModel.level == 1)
         async with info.context.sessionmaker() as session:
-            rows = (await session.execute(stmt)).scalars().all()
+            rows = await RegionRepository(session).children(parent_code)
         return [Region.from_model(r) for r in rows]

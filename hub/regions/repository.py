@@ -20,3 +20,9 @@ class RegionRepository(RepositoryBase[Region]):
             return {}
         rows = await self.get_all(select(Region).where(Region.code.in_(wanted)))
         return {row.code: row for row in rows}
+
+    async def children(self, parent_code: str | None) -> list[Region]:
+        """The regions directly below ``parent_code``; the provinces when it is ``None``."""
+        stmt = select(Region).order_by(Region.code)
+        stmt = stmt.where(Region.parent_code == parent_code) if parent_code else stmt.where(Region.level == 1)
+        return list(await self.get_all(stmt))
