@@ -11,12 +11,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hub.errors import Invalid
+from hub.workflow.schemas import SubmissionKind
 from schema import loaders
 from schema.context import Context
 from schema.ids import parse_global_id
 from schema.types.common import Node
 from schema.types.programme import Enrolment, Partner, Programme
 from schema.types.registry import Family, Household, Person
+from schema.workflow import loaders as workflow_loaders
+from schema.workflow.types import Case, Complaint, Need, Proposal
 
 NodeResolver = Callable[[Context, uuid.UUID], Awaitable[Node | None]]
 _resolvers: dict[str, NodeResolver] = {}
@@ -49,3 +52,9 @@ register_node("Family", _via(loaders.families, Family.from_model))
 register_node("Enrolment", _via(loaders.enrolments, Enrolment.from_model))
 register_node("Programme", _via(loaders.programmes, Programme.from_model))
 register_node("Partner", _via(loaders.partners, Partner.from_model))
+register_node("Case", _via(workflow_loaders.cases, Case.from_model))
+register_node("Need", _via(lambda c: workflow_loaders.submissions(c, SubmissionKind.need), Need.from_model))
+register_node("Complaint", _via(lambda c: workflow_loaders.submissions(c, SubmissionKind.complaint),
+                                Complaint.from_model))
+register_node("Proposal", _via(lambda c: workflow_loaders.submissions(c, SubmissionKind.proposal),
+                               Proposal.from_model))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from auth.principal import Principal, Role
 from hub.db.repository import RepositoryBase, ScopedRepository
@@ -16,7 +18,6 @@ from hub.errors import NotFound
 from hub.models import (
     Case,
     CaseEvent,
-    CaseStatus,
     Complaint,
     Household,
     Need,
@@ -27,10 +28,68 @@ from hub.models import (
     Proposal,
     Region,
     Review,
-    SubmissionStatus,
 )
+from hub.paging import PageRequest
+from hub.workflow.schemas import CaseFilter, CaseOrder, SubmissionFilter, SubmissionOrder
 
 W = TypeVar("W", Need, Complaint, Proposal)
+C = TypeVar("C", Review, CaseEvent)
+
+
+def _submission_order(model: type[W], order: SubmissionOrder) -> tuple[ColumnElement[Any], ...]:
+    # Ties broken by ID, so pages never overlap.
+    return {
+        SubmissionOrder.created_desc: (model.created_at.desc(), model.id.desc()),
+        SubmissionOrder.created_asc: (model.created_at.asc(), model.id.asc()),
+        SubmissionOrder.updated_desc: (model.updated_at.desc(), model.id.desc()),
+    }[order]
+
+
+_CASE_ORDER: dict[CaseOrder, tuple[ColumnElement[Any], ...]] = {
+    CaseOrder.created_desc: (Case.created_at.desc(), Case.id.desc()),
+    CaseOrder.created_asc: (Case.created_at.asc(), Case.id.asc()),
+    CaseOrder.due_asc: (Case.due_at.asc().nulls_last(), Case.id.asc()),
+    CaseOrder.updated_desc: (Case.updated_at.desc(), Case.id.desc()),
+}
+
+
+class _ChildPages(ScopedRepository[C], Generic[C]):
+    """Rows that belong to a parent (reviews of a submission, events of a case), a page per parent."""
+
+    # Column names, not the mapped attributes: those are descriptors, which would read this
+    # repository as if it were a row.
+    parent_column: ClassVar[str]
+    order_columns: ClassVar[tuple[str, ...]]
+
+    def _column(self, name: str) -> InstrumentedAttribute[Any]:
+        return cast("InstrumentedAttribute[Any]", getattr(self.model, name))
+
+    async def pages(self, parent_ids: Sequence[uuid.UUID], page: PageRequest) -> dict[uuid.UUID, list[C]]:
+        """One page (``limit + 1`` rows, oldest first) for each parent, in one statement."""
+        grouped: dict[uuid.UUID, list[C]] = defaultdict(list)
+        if not parent_ids:
+            return grouped
+        parent = self._column(self.parent_column)
+        order = [self._column(name) for name in self.order_columns]
+        base = self.readable().where(parent.in_(list(parent_ids)))
+        if len(parent_ids) == 1:
+            rows = await self.get_all(base.order_by(*order).offset(page.offset).limit(page.limit + 1))
+        else:
+            rank = func.row_number().over(partition_by=parent, order_by=order).label("rank")
+            ranked = base.add_columns(rank).subquery()
+            row = aliased(self.model, ranked)
+            rows = await self.get_all(
+                select(row).where(ranked.c.rank > page.offset, ranked.c.rank <= page.offset + page.limit + 1)
+                .order_by(ranked.c[self.parent_column], ranked.c.rank))
+        for child in rows:
+            grouped[getattr(child, self.parent_column)].append(child)
+        return grouped
+
+    async def counts(self, parent_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+        parent = self._column(self.parent_column)
+        counted = cast("Select[Any]", select(parent, func.count()))
+        stmt = self.readable(counted).where(parent.in_(list(parent_ids))).group_by(parent)
+        return {parent_id: int(n) for parent_id, n in (await self.session.execute(stmt)).all()}
 
 
 class HouseholdRepository(ScopedRepository[Household]):
@@ -83,24 +142,26 @@ class SubmissionRepository(ScopedRepository[W], Generic[W]):
             raise NotFound(f"{self.model.__name__} not found")
         return row
 
-    async def list(self, status: SubmissionStatus | None, first: int) -> Sequence[W]:
+    def filtered(self, wanted: SubmissionFilter) -> Select[Any]:
         stmt = self.readable()
-        if status is not None:
-            stmt = stmt.where(self.model.status == status)
-        return await self.get_all(stmt.order_by(self.model.created_at.desc(), self.model.id).limit(first))
+        if wanted.status is not None:
+            stmt = stmt.where(self.model.status == wanted.status)
+        if wanted.region_code is not None:
+            stmt = self.within(stmt, wanted.region_code)
+        return stmt
+
+    async def page(self, wanted: SubmissionFilter, order: SubmissionOrder, page: PageRequest) -> Sequence[W]:
+        stmt = self.filtered(wanted).order_by(*_submission_order(self.model, order))
+        return await self.get_all(stmt.offset(page.offset).limit(page.limit + 1))
+
+    async def count_filtered(self, wanted: SubmissionFilter) -> int:
+        return await self.count(self.filtered(wanted))
 
 
-class ReviewRepository(ScopedRepository[Review]):
+class ReviewRepository(_ChildPages[Review]):
     model = Review
-
-    async def for_subjects(self, subject_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Review]]:
-        grouped: dict[uuid.UUID, list[Review]] = {id_: [] for id_ in subject_ids}
-        if not subject_ids:
-            return grouped
-        stmt = self.readable().where(Review.subject_id.in_(list(subject_ids))).order_by(Review.at, Review.id)
-        for review in await self.get_all(stmt):
-            grouped[review.subject_id].append(review)
-        return grouped
+    parent_column = "subject_id"
+    order_columns = ("at", "id")
 
 
 class CaseRepository(ScopedRepository[Case]):
@@ -123,34 +184,34 @@ class CaseRepository(ScopedRepository[Case]):
             raise NotFound("Case not found")
         return row
 
-    async def list(self, *, status: CaseStatus | None, overdue: bool | None, now: datetime,
-                   first: int) -> Sequence[Case]:
+    def filtered(self, wanted: CaseFilter, now: datetime) -> Select[Any]:
         stmt = self.readable()
-        if status is not None:
-            stmt = stmt.where(Case.status == status)
-        if overdue is True:
+        if wanted.status is not None:
+            stmt = stmt.where(Case.status == wanted.status)
+        if wanted.overdue is True:
             stmt = stmt.where(Case.due_at.is_not(None), Case.due_at < now)
-        elif overdue is False:
+        elif wanted.overdue is False:
             stmt = stmt.where(or_(Case.due_at.is_(None), Case.due_at >= now))
-        return await self.get_all(stmt.order_by(Case.created_at.desc(), Case.id).limit(first))
+        if wanted.region_code is not None:
+            stmt = self.within(stmt, wanted.region_code)
+        return stmt
+
+    async def page(self, wanted: CaseFilter, order: CaseOrder, page: PageRequest, now: datetime) -> Sequence[Case]:
+        stmt = self.filtered(wanted, now).order_by(*_CASE_ORDER[order])
+        return await self.get_all(stmt.offset(page.offset).limit(page.limit + 1))
+
+    async def count_filtered(self, wanted: CaseFilter, now: datetime) -> int:
+        return await self.count(self.filtered(wanted, now))
 
     async def for_submission(self, subject_id: uuid.UUID) -> Case | None:
         return await self.get_one_or_none(
             self.readable().where(or_(Case.need_id == subject_id, Case.complaint_id == subject_id)))
 
 
-class CaseEventRepository(ScopedRepository[CaseEvent]):
+class CaseEventRepository(_ChildPages[CaseEvent]):
     model = CaseEvent
-
-    async def for_cases(self, case_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[CaseEvent]]:
-        grouped: dict[uuid.UUID, list[CaseEvent]] = {id_: [] for id_ in case_ids}
-        if not case_ids:
-            return grouped
-        stmt = self.readable().where(CaseEvent.case_id.in_(list(case_ids))).order_by(
-            CaseEvent.case_id, CaseEvent.at, CaseEvent.id)
-        for event in await self.get_all(stmt):
-            grouped[event.case_id].append(event)
-        return grouped
+    parent_column = "case_id"
+    order_columns = ("at", "id")
 
 
 class CatalogueRepository(RepositoryBase[Programme]):

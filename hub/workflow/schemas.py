@@ -174,12 +174,25 @@ class BatchItemResult(BaseModel):
     error_message: str | None = None
 
 
+class SubmissionOrder(StrEnum):
+    created_desc = "created_desc"
+    created_asc = "created_asc"
+    updated_desc = "updated_desc"
+
+
+class CaseOrder(StrEnum):
+    created_desc = "created_desc"
+    created_asc = "created_asc"
+    due_asc = "due_asc"
+    updated_desc = "updated_desc"
+
+
 class CaseFilter(Input):
     status: CaseStatus | None = None
     overdue: bool | None = None
-    first: int = Field(default=50, ge=1, le=100)
+    region_code: str | None = None
 
 
 class SubmissionFilter(Input):
     status: SubmissionStatus | None = None
-    first: int = Field(default=50, ge=1, le=100)
+    region_code: str | None = None

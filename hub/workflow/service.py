@@ -20,6 +20,7 @@ from auth.principal import Principal
 from hub.config import DEFAULT_SLA_HOURS
 from hub.db.base import RegionScoped, region_codes
 from hub.errors import Forbidden, HubError, Invalid, NotFound
+from hub.household.service import check_region_code
 from hub.identity import InvalidIdentifier, parse_nik
 from hub.models import (
     Case,
@@ -37,6 +38,7 @@ from hub.models import (
     Review,
     SubmissionStatus,
 )
+from hub.paging import Page, PageRequest, to_page
 from hub.push import service as push_service
 from hub.workflow import outbound, rules
 from hub.workflow.repository import (
@@ -51,6 +53,7 @@ from hub.workflow.repository import (
 from hub.workflow.schemas import (
     BatchItemResult,
     CaseFilter,
+    CaseOrder,
     Decision,
     HouseholdChanges,
     NewHousehold,
@@ -65,6 +68,7 @@ from hub.workflow.schemas import (
     ReviewOutcome,
     SubmissionFilter,
     SubmissionKind,
+    SubmissionOrder,
 )
 
 Submission = Need | Complaint | Proposal
@@ -426,32 +430,63 @@ async def inform(session: AsyncSession, principal: Principal, case_id: uuid.UUID
 
 # Reads.
 
+def _checked_region(code: str | None) -> None:
+    if code is not None:
+        check_region_code(code)
+
+
 async def list_submissions(session: AsyncSession, principal: Principal, kind: SubmissionKind,
-                           filter_: SubmissionFilter) -> Sequence[Any]:
-    return await _repo(session, principal, kind).list(filter_.status, filter_.first)
+                           wanted: SubmissionFilter, order: SubmissionOrder, page: PageRequest) -> Page[Any]:
+    _checked_region(wanted.region_code)
+    return to_page(await _repo(session, principal, kind).page(wanted, order, page), page)
 
 
-async def get_submission(session: AsyncSession, principal: Principal, kind: SubmissionKind,
-                         id_: uuid.UUID) -> Any:
-    return await _repo(session, principal, kind).get(id_)
+async def count_submissions(session: AsyncSession, principal: Principal, kind: SubmissionKind,
+                            wanted: SubmissionFilter) -> int:
+    return await _repo(session, principal, kind).count_filtered(wanted)
 
 
-async def list_cases(session: AsyncSession, principal: Principal, filter_: CaseFilter,
-                     now: datetime | None = None) -> Sequence[Case]:
-    return await CaseRepository(session, principal).list(status=filter_.status, overdue=filter_.overdue,
-                                                         now=_now(now), first=filter_.first)
+async def get_submissions(session: AsyncSession, principal: Principal, kind: SubmissionKind,
+                          ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    return await _repo(session, principal, kind).get_many(ids)
+
+
+async def list_cases(session: AsyncSession, principal: Principal, wanted: CaseFilter, order: CaseOrder,
+                     page: PageRequest, now: datetime | None = None) -> Page[Case]:
+    _checked_region(wanted.region_code)
+    return to_page(await CaseRepository(session, principal).page(wanted, order, page, _now(now)), page)
+
+
+async def count_cases(session: AsyncSession, principal: Principal, wanted: CaseFilter,
+                      now: datetime | None = None) -> int:
+    return await CaseRepository(session, principal).count_filtered(wanted, _now(now))
 
 
 async def get_case(session: AsyncSession, principal: Principal, case_id: uuid.UUID) -> Case:
     return await CaseRepository(session, principal).get(case_id)
 
 
-async def case_events(session: AsyncSession, principal: Principal,
-                      case_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[CaseEvent]]:
-    return await CaseEventRepository(session, principal).for_cases(case_ids)
+async def get_cases(session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Case]:
+    return await CaseRepository(session, principal).get_many(ids)
 
 
-async def reviews_of(session: AsyncSession, principal: Principal,
-                     subject_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Review]]:
-    return await ReviewRepository(session, principal).for_subjects(subject_ids)
+async def case_event_pages(session: AsyncSession, principal: Principal, case_ids: Sequence[uuid.UUID],
+                           page: PageRequest) -> dict[uuid.UUID, list[CaseEvent]]:
+    """A page of each case's history, oldest first (``limit + 1`` rows: the extra one says more follow)."""
+    return await CaseEventRepository(session, principal).pages(case_ids, page)
 
+
+async def case_event_counts(session: AsyncSession, principal: Principal,
+                            case_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    return await CaseEventRepository(session, principal).counts(case_ids)
+
+
+async def review_pages(session: AsyncSession, principal: Principal, subject_ids: Sequence[uuid.UUID],
+                       page: PageRequest) -> dict[uuid.UUID, list[Review]]:
+    """A page of each submission's reviews, oldest first (``limit + 1`` rows)."""
+    return await ReviewRepository(session, principal).pages(subject_ids, page)
+
+
+async def review_counts(session: AsyncSession, principal: Principal,
+                        subject_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    return await ReviewRepository(session, principal).counts(subject_ids)

@@ -48,9 +48,11 @@ async def run_mutation(info: Info, operation: Callable[[AsyncSession, Principal]
 
 @asynccontextmanager
 async def read_session(context: Context) -> AsyncIterator[tuple[AsyncSession, Principal]]:
-    """A scoped read-only transaction for a query resolver or a DataLoader batch."""
+    """The request's one scoped read transaction (``Context.read_session``), for a query resolver or a
+    DataLoader batch: the scope is set once per request, and a connection's page, its ``totalCount``
+    and the loaders of its nested fields take turns on it instead of opening a transaction each."""
     principal = context.principal
     if principal is None:
         raise Unauthenticated("authentication required")
-    async with unit_of_work(context.sessionmaker, principal) as session:
+    async with context.read_session() as session:
         yield session, principal

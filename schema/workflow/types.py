@@ -1,6 +1,7 @@
 """GraphQL types of the SLRT workflow: what facilitators record and how a case travels.
 
 Related records are exposed by global ID (``householdId`` ...); fetch them with ``node(id:)``.
+Lists that grow (a submission's reviews, a case's history) are connections like the read API's.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from hub.models import Need as NeedModel
 from hub.models import Proposal as ProposalModel
 from hub.models import Review as ReviewModel
 from hub.models.workflow import Case as CaseModel
+from hub.paging import to_page
 from hub.workflow import service as workflow_service
 from hub.workflow.repository import CaseRepository
+from hub.workflow.schemas import CaseOrder, SubmissionOrder
 from schema.context import Info
 from schema.federation import by_global_id, resolve_entity
 from schema.ids import to_global_id
-from schema.workflow.loaders import case_history_loader, reviews_loader
+from schema.types.common import After, Connection, First, Node, connection, page_args
+from schema.workflow import loaders
 
 # GraphQL enums with conventional upper-case names; their values are the hub's stored values, so
 # ``CaseStatus(row.status.value)`` converts one way and ``HubEnum(gql.value)`` the other.
@@ -90,16 +94,45 @@ class Review:
         return cls(reviewer=row.reviewer, decision=SubmissionStatus(row.decision.value), reason=row.reason, at=row.at)
 
 
-async def _reviews(info: Info, subject_id: uuid.UUID) -> list[Review]:
-    return [Review.from_model(r) for r in await reviews_loader(info).load(subject_id)]
+@strawberry.enum(description="Orderings for lists of needs, complaints and proposals. Ties are broken by ID, "
+                             "so pages never overlap.")
+class SubmissionOrderBy(Enum):
+    CREATED_AT_DESC = strawberry.enum_value(SubmissionOrder.created_desc.value,
+                                            description="Newest first (the default).")
+    CREATED_AT_ASC = strawberry.enum_value(SubmissionOrder.created_asc.value,
+                                           description="Oldest first: the order a supervisor works through them.")
+    UPDATED_AT_DESC = strawberry.enum_value(SubmissionOrder.updated_desc.value,
+                                            description="Most recently changed (reviewed, resubmitted) first.")
 
 
-REVIEWS = "Every review and resubmission so far, oldest first."
+@strawberry.enum(description="Orderings for case lists. Ties are broken by ID, so pages never overlap.")
+class CaseOrderBy(Enum):
+    CREATED_AT_DESC = strawberry.enum_value(CaseOrder.created_desc.value,
+                                            description="Most recently opened first (the default).")
+    CREATED_AT_ASC = strawberry.enum_value(CaseOrder.created_asc.value, description="Oldest first.")
+    DUE_AT_ASC = strawberry.enum_value(CaseOrder.due_asc.value,
+                                       description="Most urgent first: earliest `dueAt` first, finished cases "
+                                                   "(no due date) last.")
+    UPDATED_AT_DESC = strawberry.enum_value(CaseOrder.updated_desc.value,
+                                            description="Most recent step first.")
+
+
+async def _reviews(info: Info, subject_id: uuid.UUID, first: int | None, after: str | None) -> Connection[Review]:
+    page = page_args(info, first, after)
+    found = to_page(await loaders.review_pages(info.context).load((subject_id, page)), page)
+
+    async def count() -> int:
+        return await loaders.review_counts(info.context).load(subject_id)
+
+    return connection([Review.from_model(r) for r in found.items], found, count)
+
+
+REVIEWS = ("Every review and resubmission so far, oldest first, a page at a time (`first` at most 100). "
+           "The reviews of a whole page of submissions are fetched together.")
 
 
 @strawberry.type(description="A programme need a facilitator recorded for a household (or one member).")
-class Need:
-    id: strawberry.ID = strawberry.field(description="Opaque global ID.")
+class Need(Node):
     uuid: strawberry.Private[uuid.UUID]
     household_id: strawberry.ID = strawberry.field(description="Global ID of the household.")
     person_id: strawberry.ID | None = strawberry.field(description="Global ID of the member concerned, if one.")
@@ -112,8 +145,8 @@ class Need:
     updated_at: datetime = strawberry.field(description="Last change.")
 
     @strawberry.field(description=REVIEWS)
-    async def reviews(self, info: Info) -> list[Review]:
-        return await _reviews(info, self.uuid)
+    async def reviews(self, info: Info, first: First = None, after: After = None) -> Connection[Review]:
+        return await _reviews(info, self.uuid, first, after)
 
     @classmethod
     def from_model(cls, row: NeedModel) -> Need:
@@ -126,8 +159,7 @@ class Need:
 
 
 @strawberry.type(description="A complaint a facilitator recorded for a household, by category.")
-class Complaint:
-    id: strawberry.ID = strawberry.field(description="Opaque global ID.")
+class Complaint(Node):
     uuid: strawberry.Private[uuid.UUID]
     household_id: strawberry.ID = strawberry.field(description="Global ID of the household.")
     person_id: strawberry.ID | None = strawberry.field(description="Global ID of the member concerned, if one.")
@@ -140,8 +172,8 @@ class Complaint:
     updated_at: datetime = strawberry.field(description="Last change.")
 
     @strawberry.field(description=REVIEWS)
-    async def reviews(self, info: Info) -> list[Review]:
-        return await _reviews(info, self.uuid)
+    async def reviews(self, info: Info, first: First = None, after: After = None) -> Connection[Review]:
+        return await _reviews(info, self.uuid, first, after)
 
     @classmethod
     def from_model(cls, row: ComplaintModel) -> Complaint:
@@ -155,8 +187,7 @@ class Complaint:
 
 @strawberry.type(description="A facilitator's proposal to add to or correct the registry. Nothing in the "
                              "registry changes until a supervisor approves it.")
-class Proposal:
-    id: strawberry.ID = strawberry.field(description="Opaque global ID.")
+class Proposal(Node):
     uuid: strawberry.Private[uuid.UUID]
     kind: ProposalKind = strawberry.field(description="What is proposed.")
     household_id: strawberry.ID | None = strawberry.field(
@@ -184,8 +215,8 @@ class Proposal:
         return cast(JSON | None, mask_record_for(info.context.principal, self.raw_previous))
 
     @strawberry.field(description=REVIEWS)
-    async def reviews(self, info: Info) -> list[Review]:
-        return await _reviews(info, self.uuid)
+    async def reviews(self, info: Info, first: First = None, after: After = None) -> Connection[Review]:
+        return await _reviews(info, self.uuid, first, after)
 
     @classmethod
     def from_model(cls, row: ProposalModel) -> Proposal:
@@ -231,8 +262,7 @@ class CaseEvent:
 @strawberry.federation.type(keys=["id"], description="The referral of an approved need or complaint to a "
                                                      "programme or partner, from opening to the household being "
                                                      "informed of the outcome.")
-class Case:
-    id: strawberry.ID = strawberry.field(description="Opaque global ID.")
+class Case(Node):
     uuid: strawberry.Private[uuid.UUID]
     household_id: strawberry.ID = strawberry.field(description="Global ID of the household.")
     need_id: strawberry.ID | None = strawberry.field(description="The need this case refers, if it came from one.")
@@ -255,10 +285,16 @@ class Case:
     updated_at: datetime = strawberry.field(description="Last step.")
 
     @strawberry.field(description="Every step so far, oldest first: who, in which role, when, from and to "
-                                  "which status, and why.")
-    async def history(self, info: Info) -> list[CaseEvent]:
-        events = await case_history_loader(info).load(self.uuid)
-        return [CaseEvent.from_model(e) for e in events]
+                                  "which status, and why; a page at a time (`first` at most 100). The histories "
+                                  "of a whole page of cases are fetched together.")
+    async def history(self, info: Info, first: First = None, after: After = None) -> Connection[CaseEvent]:
+        page = page_args(info, first, after)
+        found = to_page(await loaders.case_event_pages(info.context).load((self.uuid, page)), page)
+
+        async def count() -> int:
+            return await loaders.case_event_counts(info.context).load(self.uuid)
+
+        return connection([CaseEvent.from_model(e) for e in found.items], found, count)
 
     @classmethod
     def from_model(cls, row: CaseModel) -> Case:

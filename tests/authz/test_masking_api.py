@@ -32,7 +32,7 @@ PROVINCE = Principal("prov", Role.province_officer, RegionScope.of("33"))
 PERSON = """query($nik: String!) { personByNik(nik: $nik) {
   nik hasDisability disabilities family { kkNumber } household { members { nik hasDisability disabilities } } } }"""
 FAMILY = """query($kk: String!) { familyByKk(kk: $kk) { kkNumber members { nik } } }"""
-PROPOSALS = "{ proposals { payload previous } }"
+PROPOSALS = "{ proposals { nodes { payload previous } } }"
 
 
 async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
@@ -102,14 +102,14 @@ async def test_disability_filter_needs_the_right(settings: Settings, connection:
 async def test_proposal_payload_is_masked_like_the_person(settings: Settings, connection: AsyncConnection) -> None:
     supervisor = Principal("sup", Role.supervisor, RegionScope.of("33.14.01"))
     body = await read_as(settings, connection, supervisor, PROPOSALS)
-    assert body == {"data": {"proposals": [{
+    assert body == {"data": {"proposals": {"nodes": [{
         "payload": {"nik": NIK, "name": "Siti", "disabilities": ["visual"], "has_disability": True},
-        "previous": {"nik": "3314014501900002", "kk_number": KK, "disabilities": ["physical"]}}]}}
+        "previous": {"nik": "3314014501900002", "kk_number": KK, "disabilities": ["physical"]}}]}}}
     body = await read_as(settings, connection, MANAGER, PROPOSALS)
-    assert body == {"data": {"proposals": [{
+    assert body == {"data": {"proposals": {"nodes": [{
         "payload": {"nik": NIK_MASKED, "name": "Siti", "disabilities": ["visual"], "has_disability": True},
-        "previous": {"nik": "3314**********02", "kk_number": KK_MASKED, "disabilities": ["physical"]}}]}}
+        "previous": {"nik": "3314**********02", "kk_number": KK_MASKED, "disabilities": ["physical"]}}]}}}
     body = await read_as(settings, connection, PROVINCE, PROPOSALS)
-    assert body == {"data": {"proposals": [{
+    assert body == {"data": {"proposals": {"nodes": [{
         "payload": {"nik": NIK_MASKED, "name": "Siti", "disabilities": None, "has_disability": None},
-        "previous": {"nik": "3314**********02", "kk_number": KK_MASKED, "disabilities": None}}]}}
+        "previous": {"nik": "3314**********02", "kk_number": KK_MASKED, "disabilities": None}}]}}}

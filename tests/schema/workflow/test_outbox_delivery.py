@@ -250,5 +250,5 @@ async def test_reported_statuses_are_polled_until_final(session: AsyncSession, c
 
     body = await api(MANAGER, "query($id: ID!) { case(id: $id) { partnerStatus } }", id=to_global_id("Case", case_id))
     assert body["data"]["case"] == {"partnerStatus": referral.result["state"]}
-    body = await api(SUPERVISOR, "query { proposals(first: 10) { kind registryStatus } }")
-    assert {"kind": "NEW_HOUSEHOLD", "registryStatus": "DISETUJUI"} in body["data"]["proposals"]
+    body = await api(SUPERVISOR, "query { proposals(first: 10) { nodes { kind registryStatus } } }")
+    assert {"kind": "NEW_HOUSEHOLD", "registryStatus": "DISETUJUI"} in body["data"]["proposals"]["nodes"]

@@ -237,12 +237,12 @@ async def test_returned_then_resubmitted_with_a_correction(api: Api, world: Worl
     decisions = (await session.execute(select(Review.decision).where(Review.subject_id == need_id)
                                        .order_by(Review.at))).scalars().all()
     assert [d.value for d in decisions] == ["returned", "submitted", "approved"]
-    body = await api(SUPERVISOR, "{ needs { id reviews { reviewer decision reason } } }")
-    assert body["data"]["needs"] == [{"id": gid("Need", need_id), "reviews": [
+    body = await api(SUPERVISOR, "{ needs { nodes { id reviews { totalCount nodes { reviewer decision reason } } } } }")
+    assert body["data"]["needs"]["nodes"] == [{"id": gid("Need", need_id), "reviews": {"totalCount": 3, "nodes": [
         {"reviewer": "sup-kalijambe", "decision": "RETURNED", "reason": "which member?"},
         {"reviewer": "fac-keden", "decision": "SUBMITTED", "reason": "resubmitted"},
         {"reviewer": "sup-kalijambe", "decision": "APPROVED", "reason": ""},
-    ]}]
+    ]}}]
 
 
 async def test_only_a_returned_submission_can_be_resubmitted(api: Api, world: World, session: AsyncSession) -> None:
