@@ -63,7 +63,8 @@ async def test_needs_filter_by_status_and_page(api: Api, world: World, session: 
     first_page = (await api(SUPERVISOR, NEEDS, first=2))["data"]["needs"]
     assert (len(first_page["nodes"]), first_page["totalCount"], first_page["pageInfo"]["hasNextPage"]) == (2, 3, True)
     rest = (await api(SUPERVISOR, NEEDS, first=2, after=first_page["pageInfo"]["endCursor"]))["data"]["needs"]
-    assert (len(rest["nodes"]), rest["pageInfo"]["hasNextPage"], rest["pageInfo"]["hasPreviousPage"]) == (1, False, True)
+    page_info = rest["pageInfo"]
+    assert (len(rest["nodes"]), page_info["hasNextPage"], page_info["hasPreviousPage"]) == (1, False, True)
     assert {n["id"] for n in first_page["nodes"] + rest["nodes"]} == ids(await api(SUPERVISOR, NEEDS), "needs")
 
 
