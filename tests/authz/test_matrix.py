@@ -152,13 +152,14 @@ async def test_programme_enrolments_household_across_regions(api: Caller, world:
 async def test_workflow_lists(api: Caller, world: World, session: AsyncSession) -> None:
     for field, table, kind in (("needs", "needs", "Need"), ("complaints", "complaints", "Complaint"),
                                ("proposals", "proposals", "Proposal"), ("cases", "cases", "Case")):
-        query = f"{{ {field}(first: 100) {{ id householdId }} }}"
+        query = f"{{ {field}(first: 100) {{ totalCount nodes {{ id householdId }} }} }}"
         for who, principal in PRINCIPALS.items():
             rows = await oracle_rows(session, table, principal, "id, household_id")
             body = await api(who, query)
             assert "errors" not in body, (who, field, body)
-            returned = {(n["id"], n["householdId"]) for n in body["data"][field]}
+            returned = {(n["id"], n["householdId"]) for n in body["data"][field]["nodes"]}
             assert returned == {(gid(kind, r[0]), gid("Household", r[1])) for r in rows}, (who, field)
+            assert body["data"][field]["totalCount"] == len(rows), (who, field)
 
 
 async def test_case_by_id(api: Caller, world: World, session: AsyncSession) -> None:

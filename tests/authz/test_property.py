@@ -52,6 +52,11 @@ def queries(draw: st.DrawFn, world: World) -> tuple[str, dict[str, Any]]:
         return f"query($id: ID!) {{ household(id: $id) {{ {HOUSEHOLD} }} }}", {
             "id": gid("Household", world.households[village])}
     if field == "node":
+        workflow_kind = draw(st.sampled_from([None, "Need", "Complaint", "Proposal", "Case"]))
+        if workflow_kind is not None:
+            extra = "history { totalCount }" if workflow_kind == "Case" else "reviews { totalCount }"
+            return (f"query($id: ID!) {{ node(id: $id) {{ id ... on {workflow_kind} {{ householdId {extra} }} }} }}"), {
+                "id": gid(workflow_kind, draw(st.sampled_from(world.ids[KIND_TABLE[workflow_kind]])))}
         kind, ids = draw(st.sampled_from([("Household", world.households), ("Person", world.persons),
                                           ("Family", world.families)]))
         return ("query($id: ID!) { node(id: $id) { id ... on Household { members { id } } "
@@ -76,7 +81,13 @@ def queries(draw: st.DrawFn, world: World) -> tuple[str, dict[str, Any]]:
                 for v in draw(st.lists(st.sampled_from(VILLAGES), min_size=1, max_size=5))]
         return ("query($r: [_Any!]!) { _entities(representations: $r) { ... on Household { "
                 f"{HOUSEHOLD} }} }} }}"), {"r": reps}
-    return f"query($n: Int!) {{ {field}(first: $n) {{ id householdId }} }}", {"n": first}
+    filters = {}
+    if draw(st.booleans()):
+        filters["regionCode"] = draw(st.sampled_from(["33", "34", "33.14", "33.15", "33.14.01", *VILLAGES]))
+    nested_list = "history { totalCount }" if field == "cases" else "reviews { totalCount }"
+    return (f"query($n: Int!, $f: {'Case' if field == 'cases' else 'Submission'}FilterInput) {{ "
+            f"{field}(first: $n, filter: $f) {{ totalCount nodes {{ id householdId {nested_list} }} }} }}"), {
+        "n": first, "f": filters}
 
 
 def global_ids(value: Any) -> list[tuple[str, uuid.UUID]]:
