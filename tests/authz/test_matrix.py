@@ -141,7 +141,8 @@ async def test_programme_enrolments_household_across_regions(api: Caller, world:
     listed = f"{{ programmes(first: 100) {{ nodes {{ code {ENROLMENTS} }} }} }}"
     for who, principal in PRINCIPALS.items():
         rows = await oracle_rows(session, "enrolments", principal, "id, programme_id, household_id, person_id")
-        households, persons = await oracle(session, "households", principal), await oracle(session, "persons", principal)
+        households = await oracle(session, "households", principal)
+        persons = await oracle(session, "persons", principal)
         everything = (await api(who, listed))["data"]["programmes"]["nodes"]
         assert {p["code"] for p in everything} == set(world.programmes)
         for code, programme_id in world.programmes.items():
