@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from auth.principal import NATIONAL, Principal, RegionScope, Role, region_level
@@ -17,6 +17,8 @@ from auth.principal import NATIONAL, Principal, RegionScope, Role, region_level
 
 class Permission(StrEnum):
     read_personal_data = "read_personal_data"
+    read_programme_enrolments = "read_programme_enrolments"
+    see_personal_details = "see_personal_details"
     see_full_nik = "see_full_nik"
     see_disability = "see_disability"
     record = "record"
@@ -34,6 +36,9 @@ P = Permission
 
 PERMISSION_HELP: Mapping[Permission, str] = {
     P.read_personal_data: "read persons, households, families, enrolments, needs, complaints and cases in scope",
+    P.read_programme_enrolments: "read the enrolments of one's own programmes (and so one's push results), "
+                                 "without the households, persons or families behind them",
+    P.see_personal_details: "see address and exact date and place of birth (otherwise null; `birthYear` is shown)",
     P.see_full_nik: "see NIK and KK numbers unmasked (otherwise `3314**********01`)",
     P.see_disability: "see disability and health fields (otherwise null)",
     P.record: "record data changes, programme participation, needs and complaints",
@@ -65,38 +70,52 @@ class RoleRule:
     scope: ScopeKind
     needs_programmes: bool = False
     note: str = ""
+    # A permission granted only when one of the principal's programmes is in the given set.
+    by_programme: Mapping[Permission, frozenset[str]] = field(default_factory=dict)
 
 
 def _perms(*items: Permission) -> frozenset[Permission]:
     return frozenset(items)
 
 
+# Health insurance (PBI-JK / KIS / PIS) and disability assistance (ASPD): their owners need the disability
+# and health fields; other programme owners do not.
+HEALTH_PROGRAMMES = frozenset({"PBI-JK", "KIS", "PIS", "ASPD"})
+
 # THE table. Changing a right means changing one line here (and the generated docs).
 PERMISSIONS: Mapping[Role, RoleRule] = {
     Role.facilitator: RoleRule(
-        _perms(P.read_personal_data, P.see_full_nik, P.see_disability, P.record), ScopeKind.villages,
-        note="verifies identity cards in the field, so sees full NIK"),
+        _perms(P.read_personal_data, P.see_personal_details, P.see_full_nik, P.see_disability, P.record),
+        ScopeKind.villages, note="verifies identity cards in the field, so sees full NIK"),
     Role.supervisor: RoleRule(
-        _perms(P.read_personal_data, P.see_full_nik, P.see_disability, P.review, P.read_aggregates),
+        _perms(P.read_personal_data, P.see_personal_details, P.see_full_nik, P.see_disability, P.review,
+               P.read_aggregates),
         ScopeKind.districts),
     Role.manager: RoleRule(
-        _perms(P.read_personal_data, P.see_disability, P.refer, P.read_aggregates), ScopeKind.regency),
+        _perms(P.read_personal_data, P.see_personal_details, P.see_disability, P.refer, P.read_aggregates),
+        ScopeKind.regency),
     Role.province_officer: RoleRule(
-        _perms(P.read_personal_data, P.read_aggregates), ScopeKind.province),
+        _perms(P.read_personal_data, P.see_personal_details, P.read_aggregates), ScopeKind.province),
     Role.national_officer: RoleRule(
-        _perms(P.read_personal_data, P.read_aggregates, P.manage_clients), ScopeKind.nation),
+        _perms(P.read_personal_data, P.see_personal_details, P.read_aggregates, P.manage_clients),
+        ScopeKind.nation),
     Role.programme_owner: RoleRule(
-        _perms(P.read_personal_data, P.see_full_nik, P.decide, P.read_aggregates), ScopeKind.nation,
-        needs_programmes=True, note="nationally, but only households enrolled in or referred to their programmes"),
+        _perms(P.read_personal_data, P.decide, P.read_aggregates), ScopeKind.nation,
+        needs_programmes=True, by_programme={P.see_disability: HEALTH_PROGRAMMES},
+        note="nationally, but only households enrolled in or referred to their programmes, only their "
+             "programmes' enrolments, and only the fields a programme needs (docs/authz.md); disability and "
+             "health fields for health and disability programmes only"),
     Role.district_it_admin: RoleRule(
         _perms(P.manage_connectors), ScopeKind.regency, note="no personal data"),
     Role.auditor: RoleRule(
         _perms(P.read_audit), ScopeKind.nation, note="no personal data beyond the identifiers in the log"),
     Role.api_client: RoleRule(
-        _perms(P.read_personal_data), ScopeKind.registration, note="scope and programmes from its registration"),
+        _perms(P.read_personal_data, P.see_personal_details), ScopeKind.registration,
+        note="scope and programmes from its registration"),
     Role.ministry_system: RoleRule(
-        _perms(P.read_personal_data, P.see_full_nik, P.push, P.decide), ScopeKind.registration,
-        needs_programmes=True, note="pushes and decides for the programmes it is registered for"),
+        _perms(P.push, P.read_programme_enrolments), ScopeKind.registration, needs_programmes=True,
+        note="pushes for the programmes it is registered for and reads back their enrolments; no registry "
+             "browsing"),
     Role.system: RoleRule(frozenset(Permission), ScopeKind.nation, note="the hub's own jobs; never in a token"),
 }
 
@@ -116,7 +135,18 @@ def permissions_of(role: Role) -> frozenset[Permission]:
 
 
 def can(principal: Principal | None, permission: Permission) -> bool:
-    return principal is not None and permission in PERMISSIONS[principal.role].permissions
+    if principal is None:
+        return False
+    rule = PERMISSIONS[principal.role]
+    if permission in rule.permissions:
+        return True
+    programmes = rule.by_programme.get(permission)
+    return programmes is not None and not programmes.isdisjoint(principal.programmes)
+
+
+def programme_scoped(principal: Principal) -> bool:
+    """Whether the principal reads only what concerns its own programmes (``RoleRule.needs_programmes``)."""
+    return PERMISSIONS[principal.role].needs_programmes
 
 
 def parse_scope(role: Role, codes: object, programmes: object = ()) -> tuple[RegionScope, frozenset[str]]:
@@ -167,7 +197,12 @@ def render_markdown() -> str:
         if role is Role.system:
             continue
         scope = rule.scope.value + (" + programmes" if rule.needs_programmes else "")
-        marks = " | ".join("✔" if p in rule.permissions else "" for p in perms)
+        marks = " | ".join("✔" if p in rule.permissions else "◐" if p in rule.by_programme else ""
+                           for p in perms)
         rows.append(f"| `{role.value}` | {scope} | {marks} | {rule.note} |")
     legend = "\n".join(f"- `{p.value}`: {PERMISSION_HELP[p]}" for p in perms)
-    return "\n".join(rows) + "\n\n" + legend + "\n"
+    partial = "\n".join(
+        f"- ◐ `{role.value}` has `{p.value}` only with one of the programmes "
+        + ", ".join(f"`{c}`" for c in sorted(codes))
+        for role, rule in PERMISSIONS.items() for p, codes in rule.by_programme.items())
+    return "\n".join(rows) + "\n\n" + legend + "\n" + (f"\n{partial}\n" if partial else "")

@@ -1,4 +1,4 @@
-"""What a principal may see of a record: NIK and KK masked, disability and health withheld.
+"""What a principal may see of a record: NIK and KK masked; disability, health and personal details withheld.
 
 The rights come from the one permission table (``auth.permissions``); the masks from ``hub.identity``.
 GraphQL types call these helpers instead of checking roles themselves.
@@ -50,15 +50,22 @@ def disability_for(principal: Principal | None, value: T) -> T | None:
     return value if can(principal, Permission.see_disability) else None
 
 
+def detail_for(principal: Principal | None, value: T) -> T | None:
+    """Address and exact date and place of birth: the value, or ``None`` without ``see_personal_details``."""
+    return value if can(principal, Permission.see_personal_details) else None
+
+
 NIK_KEYS = frozenset({"nik"})
 KK_KEYS = frozenset({"kk_number", "kk"})
 DISABILITY_KEYS = frozenset({"has_disability", "disabilities"})
+DETAIL_KEYS = frozenset({"address", "birth_date", "birth_place", "phone"})
 
 
 def mask_record_for(principal: Principal | None, record: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """A free-form record (e.g. a proposal's payload) with the same masks as the typed fields.
 
-    NIK and KK values are masked, disability keys set to ``None``; other keys are copied unchanged.
+    NIK and KK values are masked, disability keys and personal details (address, birth date and place,
+    phone) set to ``None`` without their permissions; other keys are copied unchanged.
     """
     if record is None:
         return None
@@ -70,6 +77,8 @@ def mask_record_for(principal: Principal | None, record: Mapping[str, Any] | Non
             out[key] = mask_kk_for(principal, value)
         elif key in DISABILITY_KEYS:
             out[key] = disability_for(principal, value)
+        elif key in DETAIL_KEYS:
+            out[key] = detail_for(principal, value)
     return out
 
 

@@ -16,8 +16,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 from sqlalchemy import ColumnElement, Select, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.permissions import Permission, can
-from auth.principal import Principal, RegionScope, Role
+from auth.permissions import Permission, can, programme_scoped
+from auth.principal import Principal, RegionScope
 from hub.db.base import Base, RegionScoped
 from hub.errors import NotFound
 
@@ -69,29 +69,39 @@ def region_clause(model: type[RegionScoped], scope: RegionScope) -> ColumnElemen
 
 
 def programme_clause(model: type[Any], programmes: Iterable[str]) -> ColumnElement[bool] | None:
-    """Rows of households enrolled in or referred (a case) to one of ``programmes`` (codes); ``None`` for
-    tables not about one household (reviews, case events: reached through their subject or case)."""
+    """Rows that concern one of ``programmes`` (codes), for a programme-scoped principal.
+
+    Enrolments, pending enrolments and cases: those of the programmes themselves (so a household's
+    enrolments in other programmes stay out of reach). Other rows about one household: those of
+    households enrolled in or referred (a case) to one of the programmes. ``None`` for tables not about
+    one household (reviews, case events: reached through their subject or case)."""
     from hub.models import Case, Enrolment, Partner, Programme
 
     codes = sorted(programmes)
+    programme_ids = select(Programme.id).where(Programme.code.in_(codes))
+    if model.__tablename__ in ("enrolments", "pending_enrolments"):
+        return model.programme_id.in_(programme_ids)  # type: ignore[no-any-return]
+    referred_here = or_(Case.programme_id.in_(programme_ids),
+                        Case.partner_id.in_(select(Partner.id).where(Partner.code.in_(codes))))
+    if model.__tablename__ == "cases":
+        return referred_here
     household = model.id if model.__tablename__ == "households" else getattr(model, "household_id", None)
     if household is None:
         return None
-    programme_ids = select(Programme.id).where(Programme.code.in_(codes))
     enrolled = select(Enrolment.household_id).where(Enrolment.programme_id.in_(programme_ids))
-    referred = select(Case.household_id).where(or_(
-        Case.programme_id.in_(programme_ids),
-        Case.partner_id.in_(select(Partner.id).where(Partner.code.in_(codes)))))
+    referred = select(Case.household_id).where(referred_here)
     return or_(household.in_(enrolled), household.in_(referred))
 
 
 class ScopedRepository(RepositoryBase[S]):
     """A repository over a region-scoped table, bound to one principal."""
 
-    # The permission a principal needs to read any row through this repository.
+    # The permission a principal needs to read any row through this repository, and one more that also
+    # opens it (enrolments: ``read_programme_enrolments``, for ministry systems).
     read_permission: ClassVar[Permission] = Permission.read_personal_data
-    # A programme owner reads only the households enrolled in or referred to its programmes (and
-    # rows about them). Aggregates opt out: they count the registry, with small-cell protection.
+    also_read_with: ClassVar[Permission | None] = None
+    # A programme-scoped principal (programme owner, ministry system) reads only the rows about its
+    # programmes. Aggregates opt out: they count the registry, with small-cell protection.
     programme_scoped: ClassVar[bool] = True
 
     def __init__(self, session: AsyncSession, principal: Principal) -> None:
@@ -102,15 +112,32 @@ class ScopedRepository(RepositoryBase[S]):
         """``statement`` (default: select the model) narrowed to the rows this principal may read."""
         target: type[RegionScoped] = model or self.model  # type: ignore[assignment]
         stmt = statement if statement is not None else select(target)
-        if not can(self.principal, self.read_permission):
+        if not (can(self.principal, self.read_permission)
+                or (self.also_read_with is not None and can(self.principal, self.also_read_with))):
             # A role without the right (an auditor, a connector admin) reads nothing, whatever its regions.
             return stmt.where(false())
-        clause = scope_clause(target, self.principal)
-        stmt = stmt if clause is None else stmt.where(clause)
-        if self.programme_scoped and self.principal.role is Role.programme_owner:
+        stmt = self._in_regions(stmt, target)
+        if self.programme_scoped and programme_scoped(self.principal):
             owned = programme_clause(target, self.principal.programmes)
             stmt = stmt if owned is None else stmt.where(owned)
         return stmt
+
+    def for_push(self, statement: Select[Any] | None = None, model: type[Any] | None = None) -> Select[Any]:
+        """``statement`` narrowed for a ministry push matching its items: region scope only.
+
+        A push must find a registered person who is not yet in the pushing programme, so programme scope
+        does not apply; the rows found never leave the hub (a push answers with outcomes and enrolment
+        ids only). Needs ``Permission.push``; without it nothing matches.
+        """
+        target: type[RegionScoped] = model or self.model  # type: ignore[assignment]
+        stmt = statement if statement is not None else select(target)
+        if not can(self.principal, Permission.push):
+            return stmt.where(false())
+        return self._in_regions(stmt, target)
+
+    def _in_regions(self, stmt: Select[Any], target: type[RegionScoped]) -> Select[Any]:
+        clause = scope_clause(target, self.principal)
+        return stmt if clause is None else stmt.where(clause)
 
     def within(self, statement: Select[Any], region_code: str, model: type[Any] | None = None) -> Select[Any]:
         """Narrow ``statement`` to one region a caller asked for. Only ever narrows: scope still applies."""

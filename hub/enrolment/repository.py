@@ -10,6 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
+from auth.permissions import Permission
 from hub.db.repository import ScopedRepository
 from hub.models import Enrolment, EnrolmentStatus
 from hub.paging import PageRequest
@@ -17,6 +18,7 @@ from hub.paging import PageRequest
 
 class EnrolmentRepository(ScopedRepository[Enrolment]):
     model = Enrolment
+    also_read_with = Permission.read_programme_enrolments
 
     async def by_household_ids(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Enrolment]]:
         return await self._grouped(Enrolment.household_id, ids)

@@ -46,11 +46,12 @@ class IdempotencyRepository(RepositoryBase[IdempotencyKey]):
 class EnrolmentRepository(ScopedRepository[Enrolment]):
     model = Enrolment
 
-    async def by_natural_keys(self, keys: Iterable[NaturalKey]) -> dict[NaturalKey, Enrolment]:
+    async def by_natural_keys(self, keys: Iterable[NaturalKey], *, push: bool = False) -> dict[NaturalKey, Enrolment]:
+        """``push``: for a ministry push (``ScopedRepository.for_push``); else what the principal reads."""
         wanted = sorted(set(keys))
         if not wanted:
             return {}
-        stmt = self.readable().where(
+        stmt = (self.for_push() if push else self.readable()).where(
             tuple_(Enrolment.programme_id, Enrolment.source_system, Enrolment.source_record_id).in_(wanted))
         return {(row.programme_id, row.source_system, row.source_record_id or ""): row
                 for row in await self.get_all(stmt)}
@@ -59,12 +60,14 @@ class EnrolmentRepository(ScopedRepository[Enrolment]):
 class PendingRepository(ScopedRepository[PendingEnrolment]):
     model = PendingEnrolment
 
-    async def by_natural_keys(self, keys: Iterable[NaturalKey]) -> dict[NaturalKey, PendingEnrolment]:
+    async def by_natural_keys(self, keys: Iterable[NaturalKey], *,
+                              push: bool = False) -> dict[NaturalKey, PendingEnrolment]:
         wanted = sorted(set(keys))
         if not wanted:
             return {}
-        stmt = self.readable().where(tuple_(PendingEnrolment.programme_id, PendingEnrolment.source_system,
-                                            PendingEnrolment.source_record_id).in_(wanted))
+        base = self.for_push() if push else self.readable()
+        stmt = base.where(tuple_(PendingEnrolment.programme_id, PendingEnrolment.source_system,
+                                 PendingEnrolment.source_record_id).in_(wanted))
         return {(row.programme_id, row.source_system, row.source_record_id): row
                 for row in await self.get_all(stmt)}
 

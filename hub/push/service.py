@@ -18,7 +18,8 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.principal import Principal, Role
+from auth.permissions import Permission, can
+from auth.principal import Principal
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.identity import InvalidIdentifier, parse_nik
 from hub.models import Enrolment, PendingEnrolment, Person, Programme
@@ -45,7 +46,7 @@ MAX_KEY_LENGTH = 128
 
 
 def _require_pusher(principal: Principal, programme_code: str) -> None:
-    if principal.role is not Role.ministry_system:
+    if not can(principal, Permission.push):
         raise Forbidden("only a ministry system may push")
     if programme_code not in principal.programmes:
         raise Forbidden("this system may not push for that programme", field="programme")
@@ -155,9 +156,10 @@ async def upsert_enrolments(session: AsyncSession, principal: Principal, program
         valid.append((index, item, nik))
 
     keys: list[NaturalKey] = [(programme.id, source_system, item.source_record_id) for _, item, _ in valid]
-    persons = await PersonRepository(session, principal).by_niks(nik for _, _, nik in valid)
-    existing = await EnrolmentRepository(session, principal).by_natural_keys(keys)
-    pending = await PendingRepository(session, principal).by_natural_keys(keys)
+    # Matching a push looks at the pusher's regions, not only at its programmes' households (for_push).
+    persons = await PersonRepository(session, principal).by_niks((nik for _, _, nik in valid), push=True)
+    existing = await EnrolmentRepository(session, principal).by_natural_keys(keys, push=True)
+    pending = await PendingRepository(session, principal).by_natural_keys(keys, push=True)
     for index, item, nik in valid:
         key = (programme.id, source_system, item.source_record_id)
         matches = persons.get(nik, [])

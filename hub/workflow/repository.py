@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from auth.principal import Principal, Role
+from auth.principal import Principal
 from hub.db.repository import RepositoryBase, ScopedRepository
 from hub.errors import NotFound
 from hub.models import (
@@ -118,12 +118,13 @@ class PersonRepository(ScopedRepository[Person]):
                 .order_by((Person.relationship_to_head != "head"), Person.created_at, Person.id).limit(1))
         return await self.get_one_or_none(stmt)
 
-    async def by_niks(self, niks: Iterable[str]) -> dict[str, list[Person]]:
+    async def by_niks(self, niks: Iterable[str], *, push: bool = False) -> dict[str, list[Person]]:
+        """Valid, current persons by NIK; ``push``: for a ministry push matching its items (``for_push``)."""
         wanted = sorted(set(niks))
         found: dict[str, list[Person]] = {}
         if not wanted:
             return found
-        stmt = self.readable().where(Person.nik.in_(wanted), Person.nik_valid.is_(True),
+        stmt = (self.for_push() if push else self.readable()).where(Person.nik.in_(wanted), Person.nik_valid.is_(True),
                                      Person.status != "archived").order_by(Person.id)
         for person in await self.get_all(stmt):
             found.setdefault(person.nik, []).append(person)
@@ -166,17 +167,6 @@ class ReviewRepository(_ChildPages[Review]):
 
 class CaseRepository(ScopedRepository[Case]):
     model = Case
-
-    def readable(self, statement: Select[Any] | None = None, model: type[Any] | None = None) -> Select[Any]:
-        stmt = super().readable(statement, model)
-        if self.principal.role is Role.programme_owner and (model is None or model is Case):
-            # Programme scope on top of region scope: an owner reads only their programmes' cases.
-            codes = sorted(self.principal.programmes)
-            stmt = stmt.where(or_(
-                Case.programme_id.in_(select(Programme.id).where(Programme.code.in_(codes))),
-                Case.partner_id.in_(select(Partner.id).where(Partner.code.in_(codes))),
-            ))
-        return stmt
 
     async def get_for_update(self, id_: uuid.UUID) -> Case:
         row = await self.get_one_or_none(self.readable().where(Case.id == id_).with_for_update(of=Case))

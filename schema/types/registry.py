@@ -10,7 +10,7 @@ import strawberry
 
 from hub import models
 from hub.household.repository import HouseholdRepository
-from hub.masking import disability_for, mask_kk_for, mask_nik_for
+from hub.masking import detail_for, disability_for, mask_kk_for, mask_nik_for
 from hub.person.repository import PersonRepository
 from schema import loaders
 from schema.context import Info
@@ -46,7 +46,6 @@ def _enrolments(rows: list[models.Enrolment], status: EnrolmentStatus | None) ->
 class Household(Node):
     registry_id: str | None = strawberry.field(description="Household ID in the social registry (SIKS-NG), "
                                                            "when it came from there.")
-    address: str = strawberry.field(description="Street address as recorded; may be empty.")
     decile: int | None = strawberry.field(description="Current welfare decile (desil) 1-10 from the registry; "
                                                       "1 is the poorest tenth. Null when not yet ranked.")
     status: RecordStatus = strawberry.field(description="Whether the household is in the registry or proposed.")
@@ -60,16 +59,22 @@ class Household(Node):
     updated_at: datetime = strawberry.field(description="When the hub last changed this household; use with the "
                                                         "`updatedSince` filter to sync changes.")
     pk: strawberry.Private[uuid.UUID]
+    raw_address: strawberry.Private[str]
 
     @classmethod
     def from_model(cls, row: models.Household) -> Household:
         d = row.__dict__
         return build(cls, {
             "id": to_global_id("Household", d["id"]), "pk": d["id"], "registry_id": d["registry_id"],
-            "address": d["address"], "decile": d["decile"], "status": _RECORD_STATUS[d["status"]],
+            "raw_address": d["address"], "decile": d["decile"], "status": _RECORD_STATUS[d["status"]],
             "province_code": d["province_code"], "regency_code": d["regency_code"],
             "district_code": d["district_code"], "village_code": d["village_code"],
             "source_system": d["source_system"], "created_at": d["created_at"], "updated_at": d["updated_at"]})
+
+    @strawberry.field(description="Street address as recorded; may be empty. Null unless your role may see "
+                                  "personal details (a programme owner may not).")
+    def address(self, info: Info) -> str | None:
+        return detail_for(info.context.principal, self.raw_address)
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Household | None:
@@ -132,8 +137,6 @@ class Person(Node):
                                                         "`impossible_date`, `unknown_region`. Empty when clean.")
     name: str = strawberry.field(description="Full name as recorded.")
     sex: Sex | None = strawberry.field(description="Sex, when known.")
-    birth_date: date | None = strawberry.field(description="Date of birth, when known.")
-    birth_place: str | None = strawberry.field(description="Place of birth, when known.")
     relationship_to_head: Relationship = strawberry.field(description="Relationship to the household head.")
     life_status: LifeStatus = strawberry.field(description="Alive, deceased or moved away.")
     status: RecordStatus = strawberry.field(description="Whether the record is in the registry or proposed.")
@@ -145,6 +148,8 @@ class Person(Node):
     raw_nik: strawberry.Private[str]
     raw_has_disability: strawberry.Private[bool]
     raw_disabilities: strawberry.Private[list[str]]
+    raw_birth_date: strawberry.Private[date | None]
+    raw_birth_place: strawberry.Private[str | None]
 
     @classmethod
     def from_model(cls, row: models.Person) -> Person:
@@ -153,7 +158,7 @@ class Person(Node):
             "id": to_global_id("Person", d["id"]), "pk": d["id"], "household_pk": d["household_id"],
             "family_pk": d["family_id"], "raw_nik": d["nik"], "nik_valid": d["nik_valid"],
             "nik_flags": d["nik_flags"] or [], "name": d["name"], "sex": _SEX.get(d["sex"]),
-            "birth_date": d["birth_date"], "birth_place": d["birth_place"],
+            "raw_birth_date": d["birth_date"], "raw_birth_place": d["birth_place"],
             "relationship_to_head": _RELATIONSHIP[d["relationship_to_head"]],
             "raw_has_disability": d["has_disability"], "raw_disabilities": d["disabilities"] or [],
             "life_status": _LIFE_STATUS[d["life_status"]], "status": _RECORD_STATUS[d["status"]],
@@ -163,6 +168,19 @@ class Person(Node):
                                   "masked (`3314**********01`) unless your role may see full NIKs.")
     def nik(self, info: Info) -> str:
         return mask_nik_for(info.context.principal, self.raw_nik)
+
+    @strawberry.field(description="Date of birth, when known. Null unless your role may see personal details "
+                                  "(a programme owner may not: it reads `birthYear`).")
+    def birth_date(self, info: Info) -> date | None:
+        return detail_for(info.context.principal, self.raw_birth_date)
+
+    @strawberry.field(description="Year of birth, when the date is known. Shown to every role that reads persons.")
+    def birth_year(self) -> int | None:
+        return self.raw_birth_date.year if self.raw_birth_date else None
+
+    @strawberry.field(description="Place of birth, when known. Null unless your role may see personal details.")
+    def birth_place(self, info: Info) -> str | None:
+        return detail_for(info.context.principal, self.raw_birth_place)
 
     @strawberry.field(description="True when any disability is recorded. Null unless your role may see "
                                   "disability and health data.")

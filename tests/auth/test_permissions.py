@@ -92,3 +92,20 @@ def test_docs_carry_the_rendered_table() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "auth.md").read_text()
     assert render_markdown() in docs, "docs/auth.md is stale: paste auth.permissions.render_markdown() into it"
     assert all(kind.value in docs for kind in ScopeKind)
+
+
+def test_programme_roles_read_only_what_their_programmes_need() -> None:
+    owner = principal(Role.programme_owner, "*", programmes=frozenset({"PKH"}))
+    disability_owner = principal(Role.programme_owner, "*", programmes=frozenset({"ASPD"}))
+    ministry = principal(Role.ministry_system, "*", programmes=frozenset({"PKH"}))
+    assert [can(owner, p) for p in (Permission.read_personal_data, Permission.see_full_nik,
+                                    Permission.see_personal_details, Permission.see_disability)] == [
+        True, False, False, False]
+    assert can(disability_owner, Permission.see_disability)
+    assert not can(disability_owner, Permission.see_personal_details)
+    assert mask_nik_for(owner, NIK) == "3314**********01"
+    assert {p for p in Permission if can(ministry, p)} == {Permission.push, Permission.read_programme_enrolments}
+    # push stays a ministry system's alone; partial rights are marked in the rendered table
+    assert {r for r, rule in PERMISSIONS.items() if Permission.push in rule.permissions} == {
+        Role.ministry_system, Role.system}
+    assert "◐ `programme_owner` has `see_disability` only with one of the programmes `ASPD`" in render_markdown()

@@ -12,6 +12,7 @@ from graphql import ObjectTypeDefinitionNode, ObjectTypeExtensionNode, parse
 
 from schema.export import schema_sdl
 from tests.authz import test_matrix as matrix
+from tests.authz import test_programme_roles as programme_roles
 
 # root field -> the matrix test that queries it over HTTP for every caller
 MATRIX = {
@@ -46,13 +47,24 @@ PUBLIC = {
 }
 
 
-def root_query_fields() -> set[str]:
+# Mutations that only a programme-scoped role may call -> the test that tries them as every caller.
+PROGRAMME_MUTATIONS = {
+    "upsertEnrolments": programme_roles.test_only_a_ministry_system_pushes_and_only_for_its_programmes,
+    "upsertProgramme": programme_roles.test_only_a_ministry_system_pushes_and_only_for_its_programmes,
+}
+
+
+def root_fields(type_name: str = "Query") -> set[str]:
     fields: set[str] = set()
     for definition in parse(schema_sdl()).definitions:
         if isinstance(definition, ObjectTypeDefinitionNode | ObjectTypeExtensionNode) and \
-                definition.name.value == "Query":
+                definition.name.value == type_name:
             fields |= {f.name.value for f in definition.fields or ()}
     return fields
+
+
+def root_query_fields() -> set[str]:
+    return root_fields("Query")
 
 
 def test_every_root_field_is_in_the_matrix_or_public() -> None:
@@ -68,3 +80,11 @@ def test_each_matrix_test_queries_its_field() -> None:
         assert test.__module__ == matrix.__name__
         source = inspect.getsource(test)
         assert any(form in source for form in (f"{field}(", f"{{ {field} ", f'"{field}"')), field
+
+
+def test_push_mutations_are_tried_by_every_caller() -> None:
+    assert PROGRAMME_MUTATIONS.keys() <= root_fields("Mutation")
+    for field, test in PROGRAMME_MUTATIONS.items():
+        source = inspect.getsource(programme_roles)
+        assert f"{field}(" in source, field
+        assert "PRINCIPALS.items()" in inspect.getsource(test), field

@@ -6,6 +6,7 @@ neither full NIK nor disability; facilitator: everything. Look-ups still take th
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import httpx
@@ -15,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from auth.principal import Principal, RegionScope, Role
 from hub.config import Settings
 from hub.db.base import region_codes
-from hub.models import Proposal
+from hub.models import Proposal, Sex
+from schema.ids import to_global_id
 from tests.fixtures.factories import make_household, make_person
-from tests.fixtures.read_api import api_client, make_family
+from tests.fixtures.read_api import api_client, make_enrolment, make_family, make_programme
 
 VILLAGE = "33.14.01.2001"
 NIK = "3314014501900001"
@@ -113,3 +115,82 @@ async def test_proposal_payload_is_masked_like_the_person(settings: Settings, co
     assert body == {"data": {"proposals": {"nodes": [{
         "payload": {"nik": NIK_MASKED, "name": "Siti", "disabilities": None, "has_disability": None},
         "previous": {"nik": "3314**********02", "kk_number": KK_MASKED, "disabilities": None}}]}}}
+
+
+# Programme owners: only the fields a programme needs (docs/authz.md "What a programme owner reads").
+
+OWNED_VILLAGE = "34.01.01.2001"
+OWNED_NIK = "3401015507850003"
+OWNED_KK = "3401010101200003"
+OWNER_PKH = Principal("owner-pkh", Role.programme_owner, RegionScope.national(), programmes=frozenset({"PKH"}))
+OWNER_ASPD = Principal("owner-aspd", Role.programme_owner, RegionScope.national(), programmes=frozenset({"ASPD"}))
+OWNER_BOTH = Principal("owner-both", Role.programme_owner, RegionScope.national(),
+                       programmes=frozenset({"PKH", "ASPD"}))
+HOUSEHOLD = """query($id: ID!) { household(id: $id) { registryId address decile villageCode
+  families { kkNumber } members { nik name sex birthDate birthYear birthPlace relationshipToHead hasDisability
+  disabilities } enrolments { status programme { code } } } }"""
+
+
+@pytest.fixture
+async def enrolled(session: AsyncSession) -> str:
+    """A household in PKH and in ASPD (disability assistance), each programme with one enrolment."""
+    household = await make_household(session, OWNED_VILLAGE, decile=2, registry_id="DTKS-3", address="Jl. Melati 3")
+    family = await make_family(session, household, kk_number=OWNED_KK)
+    person = await make_person(session, household, nik=OWNED_NIK, family_id=family.id, name="Wati", sex=Sex.female,
+                               birth_date=date(1985, 7, 15), birth_place="Wonosari", has_disability=True,
+                               disabilities=["physical"])
+    await make_enrolment(session, await make_programme(session, code="PKH"), household)
+    await make_enrolment(session, await make_programme(session, code="ASPD"), household, person)
+    session.add(Proposal(kind="correction", person_id=person.id, household_id=household.id, submitted_by="fac",
+                         payload={"nik": OWNED_NIK, "name": "Wati", "address": "Jl. Mawar 9",
+                                  "birth_date": "1985-07-15", "birth_place": "Wonosari", "has_disability": True},
+                         **region_codes(OWNED_VILLAGE)))
+    await session.flush()
+    return str(to_global_id("Household", household.id))
+
+
+def member(*, nik: str = "3401**********03", details: bool = False, disability: bool = False) -> dict[str, Any]:
+    return {"nik": nik, "name": "Wati", "sex": "FEMALE", "birthDate": "1985-07-15" if details else None,
+            "birthYear": 1985, "birthPlace": "Wonosari" if details else None, "relationshipToHead": "HEAD",
+            "hasDisability": True if disability else None, "disabilities": ["physical"] if disability else None}
+
+
+async def test_programme_owner_reads_only_the_fields_a_programme_needs(
+        settings: Settings, connection: AsyncConnection, enrolled: str) -> None:
+    body = await read_as(settings, connection, OWNER_PKH, HOUSEHOLD, id=enrolled)
+    assert body == {"data": {"household": {
+        "registryId": "DTKS-3", "address": None, "decile": 2, "villageCode": OWNED_VILLAGE,
+        "families": [{"kkNumber": "3401**********03"}], "members": [member()],
+        "enrolments": [{"status": "ACTIVE", "programme": {"code": "PKH"}}]}}}
+
+
+async def test_owner_of_a_disability_programme_also_reads_disability(
+        settings: Settings, connection: AsyncConnection, enrolled: str) -> None:
+    body = await read_as(settings, connection, OWNER_ASPD, HOUSEHOLD, id=enrolled)
+    assert body == {"data": {"household": {
+        "registryId": "DTKS-3", "address": None, "decile": 2, "villageCode": OWNED_VILLAGE,
+        "families": [{"kkNumber": "3401**********03"}], "members": [member(disability=True)],
+        "enrolments": [{"status": "ACTIVE", "programme": {"code": "ASPD"}}]}}}
+    # The right follows the token's programmes (documented): with ASPD among them, for every household.
+    body = await read_as(settings, connection, OWNER_BOTH, HOUSEHOLD, id=enrolled)
+    assert body["data"]["household"]["members"] == [member(disability=True)]
+
+
+async def test_field_roles_still_read_personal_details(
+        settings: Settings, connection: AsyncConnection, enrolled: str) -> None:
+    facilitator = Principal("fac-34", Role.facilitator, RegionScope.of(OWNED_VILLAGE))
+    body = await read_as(settings, connection, facilitator, HOUSEHOLD, id=enrolled)
+    household = body["data"]["household"]
+    assert household["address"] == "Jl. Melati 3"
+    assert household["members"] == [member(nik=OWNED_NIK, details=True, disability=True)]
+    assert household["families"] == [{"kkNumber": OWNED_KK}]
+    assert sorted(e["programme"]["code"] for e in household["enrolments"]) == ["ASPD", "PKH"]
+
+
+async def test_programme_owner_proposal_payload_has_no_personal_details(
+        settings: Settings, connection: AsyncConnection, enrolled: str) -> None:
+    body = await read_as(settings, connection, OWNER_PKH, PROPOSALS)
+    assert body == {"data": {"proposals": {"nodes": [{
+        "payload": {"nik": "3401**********03", "name": "Wati", "address": None, "birth_date": None,
+                    "birth_place": None, "has_disability": None},
+        "previous": None}]}}}

@@ -59,7 +59,12 @@ PRINCIPALS: dict[str, Principal] = {
     "client_34": Principal("client-2", Role.api_client, RegionScope.of("34"), client_id="c-2"),
     "ministry_pkh": Principal("kemensos", Role.ministry_system, RegionScope.national(),
                               programmes=frozenset({"PKH"}), client_id="kemensos"),
+    "ministry_bpnt_33": Principal("bpnt-jateng", Role.ministry_system, RegionScope.of("33"),
+                                  programmes=frozenset({"BPNT"}), client_id="bpnt-jateng"),
 }
+
+# Roles that read only what concerns their own programmes (their tokens name them).
+PROGRAMME_ROLES = {Role.programme_owner, Role.ministry_system}
 
 SCOPED_TABLES = ("households", "persons", "families", "enrolments", "needs", "complaints", "proposals", "cases")
 
@@ -141,21 +146,23 @@ async def oracle_rows(session: AsyncSession, table: str, principal: Principal, c
 
     ``aggregate``: the rows counted in aggregates, which are by region only (a programme owner's
     dashboard counts the registry, under small-cell protection)."""
-    if not can(principal, Permission.read_personal_data):
+    if not can(principal, Permission.read_personal_data) and not (
+            table == "enrolments" and can(principal, Permission.read_programme_enrolments) and not aggregate):
         return []
     await set_scope(session, Principal.system("oracle"))
     where, params = _region_sql(principal)
     sql = f"SELECT {columns} FROM {table} WHERE {where}"
-    if principal.role is Role.programme_owner and not aggregate:
-        # Their programmes: cases referred to them; otherwise rows of households enrolled in or
-        # referred to one of them.
+    if principal.role in PROGRAMME_ROLES and not aggregate:
+        # Their programmes: enrolments in them and cases referred to them; otherwise rows of households
+        # enrolled in or referred to one of them.
         params["progs"] = sorted(principal.programmes)
         mine = "(SELECT id FROM programmes WHERE code = ANY(:progs))"
-        household = "id" if table == "households" else "household_id"
-        sql += (f" AND ({household} IN (SELECT household_id FROM enrolments WHERE programme_id IN {mine})"
-                f" OR {household} IN (SELECT household_id FROM cases WHERE programme_id IN {mine}))")
-        if table == "cases":
+        if table in ("cases", "enrolments"):
             sql += f" AND programme_id IN {mine}"
+        else:
+            household = "id" if table == "households" else "household_id"
+            sql += (f" AND ({household} IN (SELECT household_id FROM enrolments WHERE programme_id IN {mine})"
+                    f" OR {household} IN (SELECT household_id FROM cases WHERE programme_id IN {mine}))")
     return [tuple(r) for r in (await session.execute(text(sql), params)).all()]
 
 
