@@ -203,6 +203,13 @@ class AuditExtension(SchemaExtension):
         yield
         ctx = self.execution_context
         context: Context = ctx.context
+        # Every resolver has finished: end the request's read transaction before writing the entry,
+        # so the request never holds two pooled connections at once. (Under the tests' one shared
+        # connection, the read session's savepoint would otherwise be rolled back after the entry
+        # was written inside it, taking the entry with it.)
+        close = getattr(context, "close", None)
+        if close is not None:
+            await close()
         result = ctx.result
         if result is None or ctx.query is None:
             return
