@@ -49,7 +49,7 @@ from schema.workflow.boundary import read_session
 
 log = logging.getLogger(__name__)
 
-PERSONAL_TYPES = frozenset({"Person", "Household", "Family", "Enrolment", "Need", "Complaint", "Case"})
+PERSONAL_TYPES = frozenset({"Person", "Household", "Family", "Enrolment", "Need", "Complaint", "Case", "Review"})
 # Types whose reading is itself recorded: personal data, the access log (auditors are audited), API clients.
 AUDITED_TYPES = PERSONAL_TYPES | {"AccessLog", "ApiClient", "ApiClientRegistration"}
 DENIED_CODES = frozenset({"UNAUTHENTICATED", "FORBIDDEN"})
