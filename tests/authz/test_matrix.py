@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.permissions import Permission, can
 from auth.principal import Role
+from hub.models import Review, SubmissionStatus
 from tests.authz.world import (
     PRINCIPALS,
     VILLAGES,
@@ -160,6 +161,33 @@ async def test_workflow_lists(api: Caller, world: World, session: AsyncSession) 
             returned = {(n["id"], n["householdId"]) for n in body["data"][field]["nodes"]}
             assert returned == {(gid(kind, r[0]), gid("Household", r[1])) for r in rows}, (who, field)
             assert body["data"][field]["totalCount"] == len(rows), (who, field)
+
+
+async def test_review_nodes_follow_their_submission(api: Caller, world: World, session: AsyncSession) -> None:
+    # A review's own region columns are the submission's; its visibility is the submission's too,
+    # programme-owner rules included, so the oracle is the submission table's.
+    reviews: dict[uuid.UUID, tuple[str, uuid.UUID]] = {}
+    for table, kind in (("needs", "need"), ("complaints", "complaint"), ("proposals", "proposal")):
+        rows = (await session.execute(text(
+            f"SELECT id, province_code, regency_code, district_code, village_code FROM {table}"))).all()
+        for subject_id, province, regency, district, village in rows:
+            review = Review(subject_type=kind, subject_id=subject_id, reviewer="sup",
+                            decision=SubmissionStatus.returned, reason="check", province_code=province,
+                            regency_code=regency, district_code=district, village_code=village)
+            session.add(review)
+            await session.flush()
+            reviews[review.id] = (table, subject_id)
+    assert len(reviews) == 3 * len(VILLAGES)
+    query = "query($id: ID!) { node(id: $id) { ... on Review { id submissionId } } }"
+    for who, principal in PRINCIPALS.items():
+        visible = {table: await oracle(session, table, principal) for table in ("needs", "complaints", "proposals")}
+        absent = await api(who, query, id=gid("Review", uuid.uuid4()))
+        assert absent == {"data": {"node": None}}, who
+        for review_id, (table, subject_id) in reviews.items():
+            body = await api(who, query, id=gid("Review", review_id))
+            assert body == ({"data": {"node": {"id": gid("Review", review_id),
+                                                "submissionId": gid(table[:-1].capitalize(), subject_id)}}}
+                            if subject_id in visible[table] else absent), (who, table)
 
 
 async def test_case_by_id(api: Caller, world: World, session: AsyncSession) -> None:
