@@ -1,12 +1,14 @@
 """How fast auditors' two questions stay with a million access-log entries.
 
-    python -m benchmarks.audit [--entries 1000000] [--server postgresql://postgres@127.0.0.1:5432]
+    python -m benchmarks.audit [--entries 1000000] [--server postgresql://postgres@127.0.0.1:5432] [--vacuum]
 
 Creates a scratch database on ``--server`` (dropped afterwards unless ``--keep``), migrates it,
 loads ``--entries`` synthetic entries with COPY, ANALYZEs, then times through the real service
 layer, as the app role under row-level security:
   1. "who read NIK N": ``accessLogs(filter: {personNik})``, first page and the next page;
   2. "what did actor X read between T1 and T2": ``accessLogs(filter: {actor, from, to})``, two pages.
+  3. the whole log, newest first, twenty pages deep (keyset paging: a deep page costs what page 1 does);
+  4. ``totalCount`` of each (exact; the resolver runs it only when a query selects ``totalCount``).
 Prints the median and 95th percentile per query. The target is < 100 ms per page.
 """
 
@@ -31,6 +33,7 @@ from hub.config import app_url_from_owner
 from hub.db.embedded import ensure_database
 from hub.db.engine import make_sessionmaker, set_scope
 from hub.db.migrate import upgrade
+from hub.paging import PageRequest
 
 COLUMNS = ("id", "logged_at", "actor", "client_id", "role", "scope", "purpose", "operation_name",
            "operation_type", "document_hash", "person_ids", "household_ids", "fields", "outcome", "source_ip")
@@ -79,6 +82,8 @@ async def main(args: argparse.Namespace) -> None:
     try:
         if not args.database:
             await load(owner, args.entries, start)
+        if args.vacuum:
+            await vacuum(owner)
         await measure(owner, args.runs, start)
     finally:
         if not args.keep and not args.database:
@@ -118,6 +123,18 @@ async def load(owner: str, entries: int, start: datetime) -> None:
         await conn.close()
 
 
+async def vacuum(owner: str) -> None:
+    # What autovacuum leaves on a live log (inserted once, sealed once, never changed): a visibility
+    # map, so counts over a time range can be index-only scans instead of reading the whole heap.
+    conn = await asyncpg.connect(owner.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        began = time.perf_counter()
+        await conn.execute("VACUUM (ANALYZE) access_logs")
+        print(f"VACUUM (ANALYZE) access_logs in {time.perf_counter() - began:.1f} s")
+    finally:
+        await conn.close()
+
+
 async def measure(owner: str, runs: int, start: datetime) -> None:
     engine = create_async_engine(app_url_from_owner(owner, None), pool_size=1)
     auditor = Principal(subject="aud-1", role=Role.auditor, scope=RegionScope.national())
@@ -125,24 +142,37 @@ async def measure(owner: str, runs: int, start: datetime) -> None:
     t1, t2 = start + timedelta(days=20), start + timedelta(days=50)
 
     def query_page(query: audit_service.LogQuery, pages: int) -> object:
+        # What the ``accessLogs`` resolver does per page: the filter (a NIK becomes person ids), then
+        # one keyset page after the previous page's last entry.
         async def run() -> None:
             async with sessions() as session, session.begin():
                 await set_scope(session, auditor)
-                after = None
+                where = await audit_service.log_filter(session, auditor, query)
+                after, offset = None, 0
                 for _ in range(pages):
-                    rows, more = await audit_service.page(session, auditor, query, 50, after)
-                    assert rows, "the benchmark query found nothing"
-                    if not more:
+                    found = await audit_service.page(session, where, PageRequest(offset=offset, limit=50), after)
+                    assert found.items, "the benchmark query found nothing"
+                    if not found.has_next:
                         break
-                    after = audit_service.encode_cursor(rows[-1])
+                    after, offset = audit_service.sort_key(found.items[-1]), offset + len(found.items)
+        return run
+
+    def query_count(query: audit_service.LogQuery) -> object:
+        # ``totalCount``: exact, and computed only when a query selects it.
+        async def run() -> None:
+            async with sessions() as session, session.begin():
+                await set_scope(session, auditor)
+                await audit_service.count(session, await audit_service.log_filter(session, auditor, query))
         return run
 
     by_nik = audit_service.LogQuery(person_nik=TARGET_NIK)
     by_actor = audit_service.LogQuery(actor="user-42", since=t1, until=t2)
+    by_time = audit_service.LogQuery(since=t1, until=t2)
+    everything = audit_service.LogQuery()
     async with sessions() as session, session.begin():
         await set_scope(session, auditor)
-        found = await audit_service.page(session, auditor, by_nik, 100, None)
-        print(f"entries naming the target NIK: {len(found[0])}")
+        where = await audit_service.log_filter(session, auditor, by_nik)
+        print(f"entries naming the target NIK: {await audit_service.count(session, where)}")
         plan = (await session.execute(text(
             "EXPLAIN SELECT * FROM access_logs WHERE actor = 'user-42' AND logged_at >= :a AND logged_at < :b "
             "ORDER BY logged_at DESC, id DESC LIMIT 51"), {"a": t1, "b": t2})).scalars().all()
@@ -151,6 +181,11 @@ async def measure(owner: str, runs: int, start: datetime) -> None:
     await timed("who read NIK N (pages 1+2 of 50)", runs, query_page(by_nik, 2))
     await timed("what did actor X read between T1 and T2 (page 1 of 50)", runs, query_page(by_actor, 1))
     await timed("what did actor X read between T1 and T2 (pages 1+2)", runs, query_page(by_actor, 2))
+    await timed("whole log, newest first (pages 1-20 of 50)", max(1, runs // 10), query_page(everything, 20))
+    await timed("totalCount: who read NIK N", runs, query_count(by_nik))
+    await timed("totalCount: actor X between T1 and T2", runs, query_count(by_actor))
+    await timed("totalCount: everyone between T1 and T2 (a third)", max(1, runs // 10), query_count(by_time))
+    await timed("totalCount: the whole log", max(1, runs // 10), query_count(everything))
     await engine.dispose()
 
 
@@ -160,5 +195,7 @@ if __name__ == "__main__":
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--keep", action="store_true", help="keep the loaded database (its name is printed)")
+    parser.add_argument("--vacuum", action="store_true",
+                        help="VACUUM the log before measuring, as autovacuum would have on a live one")
     parser.add_argument("--database", help="measure an already loaded database (from --keep) instead of loading one")
     asyncio.run(main(parser.parse_args()))

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from graphql import (
@@ -40,15 +40,16 @@ from strawberry.extensions import SchemaExtension
 from auth.ratelimit import rate_key
 from hub.audit import service as audit_service
 from hub.audit.writer import AuditWriter
-from hub.db.engine import unit_of_work
 from hub.errors import HubError
 from hub.metrics import audit_write_timer
 from schema.context import Context, Info
 from schema.ids import from_global_id, parse_global_id, to_global_id
+from schema.types.common import After, Connection, First, connection, keyset_args
+from schema.workflow.boundary import read_session
 
 log = logging.getLogger(__name__)
 
-PERSONAL_TYPES = frozenset({"Person", "Household", "Family", "Enrolment", "Need", "Complaint", "Case"})
+PERSONAL_TYPES = frozenset({"Person", "Household", "Family", "Enrolment", "Need", "Complaint", "Case", "Review"})
 # Types whose reading is itself recorded: personal data, the access log (auditors are audited), API clients.
 AUDITED_TYPES = PERSONAL_TYPES | {"AccessLog", "ApiClient", "ApiClientRegistration"}
 DENIED_CODES = frozenset({"UNAUTHENTICATED", "FORBIDDEN"})
@@ -203,6 +204,13 @@ class AuditExtension(SchemaExtension):
         yield
         ctx = self.execution_context
         context: Context = ctx.context
+        # Every resolver has finished: end the request's read transaction before writing the entry,
+        # so the request never holds two pooled connections at once. (Under the tests' one shared
+        # connection, the read session's savepoint would otherwise be rolled back after the entry
+        # was written inside it, taking the entry with it.)
+        close = getattr(context, "close", None)
+        if close is not None:
+            await close()
         result = ctx.result
         if result is None or ctx.query is None:
             return
@@ -285,7 +293,7 @@ class AccessOutcome(Enum):
 
 
 @strawberry.input(description="Narrow the access log. All given conditions must hold.")
-class AccessLogFilter:
+class AccessLogFilterInput:
     actor: str | None = strawberry.field(default=None, description="The token subject (`sub`) of the caller.")
     client: str | None = strawberry.field(default=None, description="The API client id.")
     person_nik: str | None = strawberry.field(
@@ -294,28 +302,34 @@ class AccessLogFilter:
         default=None, description="Entries that returned this household (its global ID).")
     from_: datetime | None = strawberry.field(default=None, name="from", description="Logged at or after.")
     to: datetime | None = strawberry.field(default=None, description="Logged before.")
-    outcome: AccessOutcome | None = None
+    outcome: AccessOutcome | None = strawberry.field(default=None, description="Only entries with this outcome.")
+
+    def to_query(self) -> audit_service.LogQuery:
+        return audit_service.LogQuery(
+            actor=self.actor, client_id=self.client, person_nik=self.person_nik,
+            household_id=from_global_id(self.household_id, "Household") if self.household_id else None,
+            since=self.from_, until=self.to, outcome=self.outcome.value if self.outcome else None)
 
 
 @strawberry.type(description="One recorded access to personal data (UU PDP art. 31).")
 class AccessLog:
-    id: strawberry.ID
-    logged_at: datetime
+    id: strawberry.ID = strawberry.field(description="The entry's own ID (a UUID).")
+    logged_at: datetime = strawberry.field(description="When the operation was recorded.")
     actor: str | None = strawberry.field(description="Token subject of the caller; null when unauthenticated.")
-    client_id: str | None
-    role: str | None
+    client_id: str | None = strawberry.field(description="The API client the token was issued to, if any.")
+    role: str | None = strawberry.field(description="The caller's role, e.g. `facilitator`.")
     scope: list[str] = strawberry.field(description="Region codes the caller was scoped to ('*' = national).")
     purpose: str | None = strawberry.field(description="Purpose declared by the caller's token or registration.")
-    operation_name: str | None
-    operation_type: str | None
+    operation_name: str | None = strawberry.field(description="The GraphQL operation name the caller gave.")
+    operation_type: str | None = strawberry.field(description="`query` or `mutation`.")
     document_hash: str | None = strawberry.field(description="SHA-256 of the GraphQL document, hex.")
     person_ids: list[strawberry.ID] = strawberry.field(description="Global IDs of the persons returned.")
     household_ids: list[strawberry.ID] = strawberry.field(description="Global IDs of the households returned.")
     record_ids: list[strawberry.ID] = strawberry.field(description="Global IDs of other personal records returned.")
     fields: list[str] = strawberry.field(description="`Type.field` coordinates the operation selected.")
-    outcome: AccessOutcome
-    error_codes: list[str]
-    source_ip: str | None
+    outcome: AccessOutcome = strawberry.field(description="Whether data was returned, refused or failed.")
+    error_codes: list[str] = strawberry.field(description="Error codes the response carried, e.g. `FORBIDDEN`.")
+    source_ip: str | None = strawberry.field(description="The caller's IP address as the server saw it.")
     seq: int | None = strawberry.field(description="Position in the hash chain; null until sealed.")
 
     @classmethod
@@ -335,40 +349,26 @@ class AccessLog:
         )
 
 
-@strawberry.type(description="A page of access-log entries, newest first.")
-class AccessLogPage:
-    nodes: list[AccessLog]
-    has_next_page: bool
-    end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
-
-
-def _graphql_error(error: HubError) -> GraphQLError:
-    return GraphQLError(error.message, extensions={"code": error.code})
-
-
 @strawberry.type
 class AuditQuery:
-    @strawberry.field(description="The access log, for auditors: who read what, when, for which purpose. "
-                      "Answer a subject-access request with `filter: {personNik: ...}`. Queries here are "
-                      "recorded too.")
+    @strawberry.field(description="The access log, for auditors: who read what, when, for which purpose; newest "
+                      "first, a page at a time (`first` at most 100). Answer a subject-access request with "
+                      "`filter: {personNik: ...}`. Paging is by position in the log, so a deep page costs "
+                      "what the first one does. Queries here are recorded too.")
     async def access_logs(
-        self, info: Info, filter: AccessLogFilter | None = None, first: int = 50, after: str | None = None
-    ) -> AccessLogPage:
-        context = info.context
-        filter = filter or AccessLogFilter()
-        if context.principal is None:
-            raise GraphQLError("authentication required", extensions={"code": "UNAUTHENTICATED"})
-        if not 1 <= first <= context.settings.page_max:
-            raise GraphQLError(f"first must be 1..{context.settings.page_max}", extensions={"code": "PAGE_TOO_LARGE"})
-        try:
-            query = audit_service.LogQuery(
-                actor=filter.actor, client_id=filter.client, person_nik=filter.person_nik,
-                household_id=from_global_id(filter.household_id, "Household") if filter.household_id else None,
-                since=filter.from_, until=filter.to, outcome=filter.outcome.value if filter.outcome else None)
-            async with unit_of_work(context.sessionmaker, context.principal) as session:
-                rows, more = await audit_service.page(session, context.principal, query, first, after)
-        except HubError as exc:
-            raise _graphql_error(exc) from exc
-        nodes = [AccessLog.from_model(r) for r in rows]
-        return AccessLogPage(nodes=nodes, has_next_page=more,
-                             end_cursor=audit_service.encode_cursor(rows[-1]) if rows else None)
+        self, info: Info, first: First = None, after: After = None,
+        filter: Annotated[AccessLogFilterInput | None, strawberry.argument(
+            description="Conditions the entries must all meet.")] = None,
+    ) -> Connection[AccessLog]:
+        page, after_key = keyset_args(info, first, after)
+        query = (filter or AccessLogFilterInput()).to_query()
+        async with read_session(info.context) as (session, principal):
+            where = await audit_service.log_filter(session, principal, query)
+            found = await audit_service.page(session, where, page, after_key)
+
+        async def count() -> int:
+            async with read_session(info.context) as (session, _):
+                return await audit_service.count(session, where)
+
+        return connection([AccessLog.from_model(r) for r in found.items], found, count,
+                          keys=[audit_service.sort_key(r) for r in found.items])

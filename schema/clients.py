@@ -11,11 +11,15 @@ import strawberry
 from auth.permissions import Permission, can
 from auth.principal import Role
 from hub.clients import service as client_service
+from hub.clients.repository import ClientFilter
 from hub.db.engine import unit_of_work
 from hub.errors import Forbidden, HubError
 from hub.models import ApiClient as ApiClientModel
+from hub.paging import Page
 from schema.context import Info
 from schema.errors import ErrorCode, UserError
+from schema.types.common import After, Connection, First, connection, page_args
+from schema.workflow.boundary import read_session
 
 
 @strawberry.enum(description="What a registered client is: a third-party application, or a ministry's own system.")
@@ -72,15 +76,41 @@ def _refusal(info: Info) -> UserError | None:
     return None
 
 
+@strawberry.input(description="Narrow the list of API clients. All given conditions must hold.")
+class ApiClientFilterInput:
+    active: bool | None = strawberry.field(
+        default=None, description="True: only clients that may still get tokens; false: only revoked ones.")
+    role: ApiClientRole | None = strawberry.field(default=None, description="Only clients of this kind.")
+
+    def to_filter(self) -> ClientFilter:
+        return ClientFilter(active=self.active, role=self.role.value if self.role else None)
+
+
+async def _no_clients() -> int:
+    return 0
+
+
 @strawberry.type
 class ClientsQuery:
-    @strawberry.field(description="Registered API clients (national officers only; empty for anyone else).")
-    async def api_clients(self, info: Info) -> list[ApiClient]:
-        if _refusal(info) is not None or info.context.principal is None:
-            return []
-        async with unit_of_work(info.context.sessionmaker, info.context.principal) as session:
-            rows = await client_service.list_clients(session)
-        return [ApiClient.from_model(r) for r in rows]
+    @strawberry.field(description="Registered API clients, oldest first, a page at a time (`first` at most 100). "
+                                  "National officers only: for anyone else the list is empty.")
+    async def api_clients(
+        self, info: Info, first: First = None, after: After = None,
+        filter: Annotated[ApiClientFilterInput | None, strawberry.argument(
+            description="Conditions the clients must all meet.")] = None,
+    ) -> Connection[ApiClient]:
+        page = page_args(info, first, after)
+        wanted = (filter or ApiClientFilterInput()).to_filter()
+        if _refusal(info) is not None:
+            return connection([], Page(items=[], offset=page.offset, has_next=False), _no_clients)
+        async with read_session(info.context) as (session, _):
+            found = await client_service.page_clients(session, wanted, page)
+
+        async def count() -> int:
+            async with read_session(info.context) as (session, _):
+                return await client_service.count_clients(session, wanted)
+
+        return connection([ApiClient.from_model(r) for r in found.items], found, count)
 
 
 @strawberry.type

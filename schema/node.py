@@ -19,7 +19,7 @@ from schema.types.common import Node
 from schema.types.programme import Enrolment, Partner, Programme
 from schema.types.registry import Family, Household, Person
 from schema.workflow import loaders as workflow_loaders
-from schema.workflow.types import Case, Complaint, Need, Proposal
+from schema.workflow.types import Case, Complaint, Need, Proposal, Review
 
 NodeResolver = Callable[[Context, uuid.UUID], Awaitable[Node | None]]
 _resolvers: dict[str, NodeResolver] = {}
@@ -58,3 +58,4 @@ register_node("Complaint", _via(lambda c: workflow_loaders.submissions(c, Submis
                                 Complaint.from_model))
 register_node("Proposal", _via(lambda c: workflow_loaders.submissions(c, SubmissionKind.proposal),
                                Proposal.from_model))
+register_node("Review", _via(workflow_loaders.reviews, Review.from_model))

@@ -76,9 +76,8 @@ class AccessLogRepository(RepositoryBase[AccessLog]):
                 .execution_options(populate_existing=True))
         return await self.get_all(stmt)
 
-    async def page(self, where: LogFilter, limit: int,
-                   after: tuple[datetime, uuid.UUID] | None = None) -> Sequence[AccessLog]:
-        """Newest first, keyset-paginated on (logged_at, id) so every page is an index range scan."""
+    @staticmethod
+    def _conditions(where: LogFilter) -> list[Any]:
         conditions: list[Any] = []
         if where.actor is not None:
             conditions.append(AccessLog.actor == where.actor)
@@ -94,6 +93,12 @@ class AccessLogRepository(RepositoryBase[AccessLog]):
             conditions.append(AccessLog.logged_at < where.until)
         if where.outcome is not None:
             conditions.append(AccessLog.outcome == where.outcome)
+        return conditions
+
+    async def page(self, where: LogFilter, limit: int,
+                   after: tuple[datetime, uuid.UUID] | None = None) -> Sequence[AccessLog]:
+        """Newest first, keyset-paginated on (logged_at, id) so every page is an index range scan."""
+        conditions = self._conditions(where)
         if after is not None:
             conditions.append(tuple_(AccessLog.logged_at, AccessLog.id) < tuple_(*after))
         if where.person_ids is None and where.household_id is None:
@@ -107,3 +112,8 @@ class AccessLogRepository(RepositoryBase[AccessLog]):
         row = aliased(AccessLog, matches)
         stmt = select(row).order_by(row.logged_at.desc(), row.id.desc()).limit(limit)
         return await self.get_all(stmt)
+
+    async def count_matching(self, where: LogFilter) -> int:
+        """Exact: the same conditions as ``page``, counted on the same indexes (no keyset, no limit)."""
+        stmt = select(func.count()).select_from(AccessLog).where(*self._conditions(where))
+        return int((await self.session.execute(stmt)).scalar_one())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import uuid
 from collections.abc import Sequence
@@ -22,6 +20,7 @@ from hub.audit.repository import AccessLogRepository, LogFilter
 from hub.db.repository import ScopedRepository
 from hub.errors import Forbidden, Invalid
 from hub.models import AccessLog, Person
+from hub.paging import Page, PageRequest, to_page
 
 OUTCOMES = ("allowed", "denied", "error")
 SEAL_BATCH = 5000
@@ -181,17 +180,18 @@ async def anchor(session: AsyncSession) -> Anchor:
 
 # --- auditors' queries ---------------------------------------------------------------------------
 
-def encode_cursor(row: AccessLog) -> str:
-    return base64.urlsafe_b64encode(f"{row.logged_at.isoformat()}|{row.id}".encode()).decode()
+def sort_key(row: AccessLog) -> str:
+    """Where ``row`` sits in the newest-first order, as text for a cursor: ``logged_at|id``."""
+    return f"{row.logged_at.isoformat()}|{row.id}"
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+def parse_sort_key(key: str) -> tuple[datetime, uuid.UUID]:
+    when, _, id_ = key.partition("|")
     try:
-        raw = base64.urlsafe_b64decode(cursor.encode("ascii")).decode()
-        when, _, id_ = raw.partition("|")
         return datetime.fromisoformat(when), uuid.UUID(id_)
-    except (ValueError, binascii.Error, UnicodeError) as exc:
-        raise Invalid("not a valid cursor", code="INVALID_INPUT") from exc
+    except ValueError as exc:
+        raise Invalid("not a valid cursor: pass an `endCursor` or edge `cursor` this API returned",
+                      field="after") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,9 +218,9 @@ async def person_ids_for_nik(session: AsyncSession, principal: Principal, nik: s
     return list((await session.execute(stmt)).scalars().all())
 
 
-async def page(
-    session: AsyncSession, principal: Principal | None, query: LogQuery, first: int, after: str | None
-) -> tuple[Sequence[AccessLog], bool]:
+async def log_filter(session: AsyncSession, principal: Principal | None, query: LogQuery) -> LogFilter | None:
+    """The auditor's conditions as stored columns (a NIK becomes person ids); ``None`` when nothing can
+    match (no readable person has that NIK), so neither the page nor its count needs a statement."""
     if not can(principal, Permission.read_audit):
         raise Forbidden("reading the access log needs the auditor role")
     assert principal is not None
@@ -230,9 +230,22 @@ async def page(
     if query.person_nik is not None:
         person_ids = await person_ids_for_nik(session, principal, query.person_nik)
         if not person_ids:
-            return [], False
-    where = LogFilter(actor=query.actor, client_id=query.client_id, person_ids=person_ids,
-                      household_id=query.household_id, since=query.since, until=query.until,
-                      outcome=query.outcome)
-    rows = await AccessLogRepository(session).page(where, first + 1, decode_cursor(after) if after else None)
-    return rows[:first], len(rows) > first
+            return None
+    return LogFilter(actor=query.actor, client_id=query.client_id, person_ids=person_ids,
+                     household_id=query.household_id, since=query.since, until=query.until,
+                     outcome=query.outcome)
+
+
+async def page(session: AsyncSession, where: LogFilter | None, request: PageRequest,
+               after: str | None) -> Page[AccessLog]:
+    """Newest first; ``after`` is the ``sort_key`` of the previous page's last entry (keyset paging:
+    page 1,000 costs what page 1 costs). ``request.offset`` only says where the page starts."""
+    if where is None:
+        return Page(items=[], offset=request.offset, has_next=False)
+    rows = await AccessLogRepository(session).page(where, request.limit + 1,
+                                                   parse_sort_key(after) if after is not None else None)
+    return to_page(rows, request)
+
+
+async def count(session: AsyncSession, where: LogFilter | None) -> int:
+    return 0 if where is None else await AccessLogRepository(session).count_matching(where)

@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.permissions import ScopeError, parse_scope
 from auth.principal import Principal, Role
-from hub.clients.repository import ApiClientRepository
+from hub.clients.repository import ApiClientRepository, ClientFilter
 from hub.errors import Conflict, Invalid, NotFound
 from hub.models import ApiClient
+from hub.paging import Page, PageRequest, to_page
 
 CLIENT_ID = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
 _hasher = PasswordHasher()
@@ -71,6 +72,15 @@ async def create(
 
 async def list_clients(session: AsyncSession) -> Sequence[ApiClient]:
     return await ApiClientRepository(session).all()
+
+
+async def page_clients(session: AsyncSession, wanted: ClientFilter, page: PageRequest) -> Page[ApiClient]:
+    """Oldest first (``limit + 1`` rows fetched: the extra one says another page follows)."""
+    return to_page(await ApiClientRepository(session).page(wanted, page.offset, page.limit + 1), page)
+
+
+async def count_clients(session: AsyncSession, wanted: ClientFilter) -> int:
+    return await ApiClientRepository(session).count_filtered(wanted)
 
 
 async def revoke(session: AsyncSession, client_id: str) -> ApiClient:

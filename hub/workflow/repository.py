@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
@@ -34,6 +34,7 @@ from hub.workflow.schemas import CaseFilter, CaseOrder, SubmissionFilter, Submis
 
 W = TypeVar("W", Need, Complaint, Proposal)
 C = TypeVar("C", Review, CaseEvent)
+SubmissionModel = type[Need] | type[Complaint] | type[Proposal]
 
 
 def _submission_order(model: type[W], order: SubmissionOrder) -> tuple[ColumnElement[Any], ...]:
@@ -163,6 +164,20 @@ class ReviewRepository(_ChildPages[Review]):
     model = Review
     parent_column = "subject_id"
     order_columns = ("at", "id")
+
+    async def get_many_via_subject(self, ids: Iterable[uuid.UUID],
+                                   subjects: Mapping[str, SubmissionModel]) -> dict[uuid.UUID, Review]:
+        """Reviews by ID, each only if its submission is readable too (``subjects``: subject type ->
+        model): a review is exactly as visible as what it reviews, programme-owner rules included.
+        One statement whether the IDs exist, are out of scope, or neither."""
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        visible = or_(*(and_(Review.subject_type == kind, Review.subject_id.in_(
+            SubmissionRepository[Any](self.session, self.principal, model).readable(select(model.id), model=model)))
+            for kind, model in subjects.items()))
+        rows = await self.get_all(self.readable().where(Review.id.in_(wanted), visible))
+        return {row.id: row for row in rows}
 
 
 class CaseRepository(ScopedRepository[Case]):

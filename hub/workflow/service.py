@@ -466,6 +466,13 @@ async def get_case(session: AsyncSession, principal: Principal, case_id: uuid.UU
     return await CaseRepository(session, principal).get(case_id)
 
 
+async def get_reviews(session: AsyncSession, principal: Principal,
+                      ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Review]:
+    """Reviews by ID, each only where the caller may read the submission it reviews."""
+    return await ReviewRepository(session, principal).get_many_via_subject(
+        ids, {kind.value: model for kind, model in _MODELS.items()})
+
+
 async def get_cases(session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Case]:
     return await CaseRepository(session, principal).get_many(ids)
 

@@ -56,6 +56,27 @@ def decode_cursor(cursor: str | None) -> int:
     raise Invalid("not a valid cursor: pass an `endCursor` or edge `cursor` this API returned", field="after")
 
 
+def encode_keyset_cursor(position: int, key: str) -> str:
+    """A cursor that also carries the item's sort key, for lists paged by key rather than offset
+    (the access log: page 1,000 of a million entries must cost what page 1 costs)."""
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{position}:{key}".encode()).decode().rstrip("=")
+
+
+def decode_keyset_cursor(cursor: str | None) -> tuple[int, str | None]:
+    """(the position just after ``cursor``, its sort key); (0, None) without one. Offset cursors of
+    other lists are refused, as any other string is."""
+    if cursor is None:
+        return 0, None
+    try:
+        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode("ascii")).decode()
+        position, sep, key = raw.removeprefix(_CURSOR_PREFIX).partition(":")
+        if raw.startswith(_CURSOR_PREFIX) and sep and key:
+            return int(position) + 1, key
+    except (ValueError, binascii.Error, UnicodeError):
+        pass
+    raise Invalid("not a valid cursor: pass an `endCursor` or edge `cursor` this API returned", field="after")
+
+
 First = Annotated[int | None, strawberry.argument(
     description="How many items to return: 20 when omitted, at most 100 (more is a PAGE_TOO_LARGE error).")]
 After = Annotated[str | None, strawberry.argument(
@@ -64,6 +85,12 @@ After = Annotated[str | None, strawberry.argument(
 
 def page_args(info: Info, first: int | None, after: str | None) -> PageRequest:
     return page_request(first, decode_cursor(after), info.context.settings.page_max)
+
+
+def keyset_args(info: Info, first: int | None, after: str | None) -> tuple[PageRequest, str | None]:
+    """The page request and the sort key to continue after (``None``: from the start)."""
+    position, key = decode_keyset_cursor(after)
+    return page_request(first, position, info.context.settings.page_max), key
 
 
 @strawberry.type(description="Where this page sits in the whole list.")
@@ -98,9 +125,18 @@ class Connection(Generic[T]):
         return [edge.node for edge in self.edges]
 
 
-def connection(items: Sequence[T], page: Page[Any], count: Callable[[], Awaitable[int]]) -> Connection[T]:
-    """Wrap converted ``items`` of ``page`` (which says where the page starts and whether more follow)."""
-    edges = [Edge(cursor=encode_cursor(page.offset + i), node=item) for i, item in enumerate(items)]
+def connection(items: Sequence[T], page: Page[Any], count: Callable[[], Awaitable[int]],
+               keys: Sequence[str] | None = None) -> Connection[T]:
+    """Wrap converted ``items`` of ``page`` (which says where the page starts and whether more follow).
+
+    ``keys``: the sort key of each item, for a list paged by key (``keyset_args``); the cursors then
+    carry them. Without: offset cursors.
+    """
+    if keys is None:
+        edges = [Edge(cursor=encode_cursor(page.offset + i), node=item) for i, item in enumerate(items)]
+    else:
+        edges = [Edge(cursor=encode_keyset_cursor(page.offset + i, key), node=item)
+                 for i, (item, key) in enumerate(zip(items, keys, strict=True))]
     info = PageInfo(
         has_next_page=page.has_next,
         has_previous_page=page.offset > 0,

@@ -82,6 +82,16 @@ def review_counts(context: Context) -> DataLoader[uuid.UUID, int]:
     return _loader(context, "workflow.review_counts", _counts(context, workflow_service.review_counts))
 
 
+def reviews(context: Context) -> DataLoader[uuid.UUID, Review | None]:
+    """Reviews by ID, for ``node(id:)``: null unless the caller may read the reviewed submission."""
+    async def load(ids: list[uuid.UUID]) -> list[Review | None]:
+        async with read_session(context) as (session, principal):
+            found = await workflow_service.get_reviews(session, principal, ids)
+        return [found.get(i) for i in ids]
+
+    return _loader(context, "workflow.reviews", load)
+
+
 def cases(context: Context) -> DataLoader[uuid.UUID, Case | None]:
     async def load(ids: list[uuid.UUID]) -> list[Case | None]:
         async with read_session(context) as (session, principal):

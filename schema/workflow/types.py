@@ -82,8 +82,11 @@ class ProposalKind(Enum):
 
 
 @strawberry.type(description="One decision on a submission: a supervisor's review, or the facilitator's "
-                             "resubmission after it was returned.")
-class Review:
+                             "resubmission after it was returned. Its global ID can be fetched again with "
+                             "`node(id:)`, by anyone who may read the submission it belongs to.")
+class Review(Node):
+    submission_id: strawberry.ID = strawberry.field(
+        description="Global ID of the need, complaint or proposal reviewed (fetch it with `node(id:)`).")
     reviewer: str = strawberry.field(description="Subject of the supervisor (or, for SUBMITTED, the facilitator).")
     decision: SubmissionStatus = strawberry.field(description="The status the submission moved to.")
     reason: str = strawberry.field(description="Reason given; required for REJECTED and RETURNED.")
@@ -91,7 +94,13 @@ class Review:
 
     @classmethod
     def from_model(cls, row: ReviewModel) -> Review:
-        return cls(reviewer=row.reviewer, decision=SubmissionStatus(row.decision.value), reason=row.reason, at=row.at)
+        return cls(id=to_global_id("Review", row.id),
+                   submission_id=to_global_id(_SUBJECT_TYPES[row.subject_type], row.subject_id),
+                   reviewer=row.reviewer, decision=SubmissionStatus(row.decision.value), reason=row.reason, at=row.at)
+
+
+# ``reviews.subject_type`` (a SubmissionKind value) -> the GraphQL type named in the submission's global ID.
+_SUBJECT_TYPES = {"need": "Need", "complaint": "Complaint", "proposal": "Proposal"}
 
 
 @strawberry.enum(description="Orderings for lists of needs, complaints and proposals. Ties are broken by ID, "
@@ -243,7 +252,8 @@ def submission_from_model(row: NeedModel | ComplaintModel | ProposalModel) -> Ne
 _CASES = by_global_id("Case", CaseRepository)
 
 
-@strawberry.type(description="One step in a case's history.")
+@strawberry.type(description="One step in a case's history. A step is part of its case and never changes, so it "
+                             "has no global ID of its own: reach it through `Case.history`, paged by cursor.")
 class CaseEvent:
     actor: str = strawberry.field(description="Subject of the person or system that took the step.")
     role: str = strawberry.field(description="Their role at the time, e.g. `supervisor`, `manager`.")

@@ -164,10 +164,10 @@ async def test_returned_records_count_against_the_object_budget(
     assert int(limited.headers["retry-after"]) >= 1
 
 
-ACCESS_LOGS = """query Logs($filter: AccessLogFilter, $after: String) {
+ACCESS_LOGS = """query Logs($filter: AccessLogFilterInput, $after: String) {
   accessLogs(filter: $filter, first: 1, after: $after) {
     nodes { actor outcome personIds householdIds fields operationName }
-    hasNextPage endCursor
+    pageInfo { hasNextPage endCursor }
   }
 }"""
 
@@ -189,9 +189,9 @@ async def test_auditor_answers_who_read_a_nik_and_is_audited_too(
             "query": ACCESS_LOGS, "variables": {"filter": {"personNik": people[0].nik}, "after": after}})
         page = response.json()["data"]["accessLogs"]
         seen += page["nodes"]
-        if not page["hasNextPage"]:
+        if not page["pageInfo"]["hasNextPage"]:
             break
-        after = page["endCursor"]
+        after = page["pageInfo"]["endCursor"]
     assert [n["actor"] for n in seen] == ["fas-b", "fas-a"]  # newest first, one per page
     assert all(to_global_id("Person", people[0].id) in n["personIds"] for n in seen)
     by_household = await client.post("/graphql", headers=auditor, json={
@@ -200,7 +200,7 @@ async def test_auditor_answers_who_read_a_nik_and_is_audited_too(
     assert [n["actor"] for n in by_household.json()["data"]["accessLogs"]["nodes"]] == ["fas-a"]
     own = [e for e in await entries(session, before) if e.actor == "aud-1"]
     assert len(own) == 3  # two pages plus the household query
-    assert all("AccessLogPage.nodes" in e.fields and e.outcome == "allowed" for e in own)
+    assert all("AccessLogConnection.nodes" in e.fields and e.outcome == "allowed" for e in own)
 
 
 async def test_only_auditors_read_the_log(

@@ -152,9 +152,10 @@ async def test_national_officer_manages_clients_through_graphql(
     token = await client.post("/oauth/token", content="grant_type=client_credentials",
                               headers=basic("dinsos-app", result["clientSecret"]))
     assert token.status_code == 200
-    listed = await client.post("/graphql", headers=admin, json={"query": "{ apiClients { clientId } }"})
+    listed = await client.post("/graphql", headers=admin,
+                               json={"query": "{ apiClients(first: 100) { nodes { clientId } } }"})
     # (other tests, e.g. the CLI's, may have committed clients of their own)
-    assert {"clientId": "dinsos-app"} in listed.json()["data"]["apiClients"]
+    assert {"clientId": "dinsos-app"} in listed.json()["data"]["apiClients"]["nodes"]
     revoked = await client.post("/graphql", headers=admin, json={"query": REVOKE})
     assert revoked.json()["data"]["revokeApiClient"] == {"__typename": "ApiClient", "active": False}
     again = await client.post("/oauth/token", content="grant_type=client_credentials",
@@ -171,8 +172,10 @@ async def test_others_cannot_manage_clients(make_client: Callable[..., Any], min
     response = await client.post("/graphql", headers=headers, json={"query": REGISTER, "variables": {"input": INPUT}})
     result = response.json()["data"]["registerApiClient"]
     assert result["code"] == ("FORBIDDEN" if role else "UNAUTHENTICATED")
-    listed = await client.post("/graphql", headers=headers, json={"query": "{ apiClients { clientId } }"})
-    assert listed.json()["data"]["apiClients"] == []
+    listed = await client.post("/graphql", headers=headers, json={
+        "query": "{ apiClients { totalCount pageInfo { hasNextPage } nodes { clientId } } }"})
+    assert listed.json()["data"]["apiClients"] == {"totalCount": 0, "pageInfo": {"hasNextPage": False},
+                                                   "nodes": []}
 
 
 async def test_registration_input_is_checked(make_client: Callable[..., Any], mint: Callable[..., str]) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.permissions import Permission, can
 from auth.principal import Role
+from hub.models import Review, SubmissionStatus
 from tests.authz.world import (
     PRINCIPALS,
     VILLAGES,
@@ -168,6 +169,33 @@ async def test_workflow_lists(api: Caller, world: World, session: AsyncSession) 
             assert body["data"][field]["totalCount"] == len(rows), (who, field)
 
 
+async def test_review_nodes_follow_their_submission(api: Caller, world: World, session: AsyncSession) -> None:
+    # A review's own region columns are the submission's; its visibility is the submission's too,
+    # programme-owner rules included, so the oracle is the submission table's.
+    reviews: dict[uuid.UUID, tuple[str, uuid.UUID]] = {}
+    for table, kind in (("needs", "need"), ("complaints", "complaint"), ("proposals", "proposal")):
+        rows = (await session.execute(text(
+            f"SELECT id, province_code, regency_code, district_code, village_code FROM {table}"))).all()
+        for subject_id, province, regency, district, village in rows:
+            review = Review(subject_type=kind, subject_id=subject_id, reviewer="sup",
+                            decision=SubmissionStatus.returned, reason="check", province_code=province,
+                            regency_code=regency, district_code=district, village_code=village)
+            session.add(review)
+            await session.flush()
+            reviews[review.id] = (table, subject_id)
+    assert len(reviews) == 3 * len(VILLAGES)
+    query = "query($id: ID!) { node(id: $id) { ... on Review { id submissionId } } }"
+    for who, principal in PRINCIPALS.items():
+        visible = {table: await oracle(session, table, principal) for table in ("needs", "complaints", "proposals")}
+        absent = await api(who, query, id=gid("Review", uuid.uuid4()))
+        assert absent == {"data": {"node": None}}, who
+        for review_id, (table, subject_id) in reviews.items():
+            body = await api(who, query, id=gid("Review", review_id))
+            assert body == ({"data": {"node": {"id": gid("Review", review_id),
+                                                "submissionId": gid(table[:-1].capitalize(), subject_id)}}}
+                            if subject_id in visible[table] else absent), (who, table)
+
+
 async def test_case_by_id(api: Caller, world: World, session: AsyncSession) -> None:
     query = "query($id: ID!) { case(id: $id) { id householdId } }"
     for who, principal in PRINCIPALS.items():
@@ -229,9 +257,10 @@ async def test_access_logs_and_api_clients_need_their_permission(api: Caller, wo
             assert body["data"] is None, who
             assert error_codes(body) == ["FORBIDDEN"], who
         # Documented: the client list is empty for anyone but a national officer.
-        body = await api(who, "{ apiClients { clientId } }")
-        returned = {c["clientId"] for c in body["data"]["apiClients"]}
-        assert returned == (registered if can(principal, Permission.manage_clients) else set()), who
+        body = await api(who, "{ apiClients(first: 100) { totalCount nodes { clientId } } }")
+        returned = {c["clientId"] for c in body["data"]["apiClients"]["nodes"]}
+        expected = registered if can(principal, Permission.manage_clients) else set()
+        assert (returned, body["data"]["apiClients"]["totalCount"]) == (expected, len(expected)), who
 
 
 DETAILED = {Role.manager, Role.province_officer, Role.national_officer}

@@ -8,10 +8,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from hub.db.base import region_codes
-from hub.models import Case, CaseEvent, CaseStatus, Complaint, Household, Need, Proposal, Review, SubmissionStatus
+from hub.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Complaint,
+    Household,
+    Need,
+    Proposal,
+    Review,
+    SubmissionStatus,
+)
 from schema.ids import to_global_id
 from tests.schema.workflow.conftest import (
     FACILITATOR,
@@ -210,3 +221,80 @@ async def test_cases_filter_by_region_and_order_by_due_date(api: Api, world: Wor
     # The supervisor's district does not include the far household, whatever the filter asks.
     body = await api(SUPERVISOR, query, region="33.14")
     assert body["data"]["cases"]["totalCount"] == 2
+
+
+# Reviews have their own global ID; they are exactly as visible as the submission they review.
+
+REVIEW = """query($id: ID!) { node(id: $id) { __typename id ... on Review { submissionId reviewer decision
+  reason } } }"""
+
+
+async def _one_review_each(session: AsyncSession, rows: Rows) -> dict[str, Review]:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    reviews = {kind: Review(subject_type=kind, subject_id=subject.id, reviewer="sup-kalijambe",
+                            decision=SubmissionStatus.returned, reason=f"check the {kind}", at=at,
+                            **region_codes(subject.village_code))
+               for kind, subject in (("need", rows.need), ("complaint", rows.complaint),
+                                     ("proposal", rows.proposal))}
+    session.add_all(reviews.values())
+    await session.flush()
+    return reviews
+
+
+async def test_review_resolves_by_node_with_its_submission(api: Api, session: AsyncSession, rows: Rows) -> None:
+    reviews = await _one_review_each(session, rows)
+    subjects = {"need": ("Need", rows.need.id), "complaint": ("Complaint", rows.complaint.id),
+                "proposal": ("Proposal", rows.proposal.id)}
+    for kind, review in reviews.items():
+        gid = to_global_id("Review", review.id)
+        body = await api(FACILITATOR, REVIEW, id=gid)
+        assert body == {"data": {"node": {
+            "__typename": "Review", "id": gid, "submissionId": to_global_id(*subjects[kind]),
+            "reviewer": "sup-kalijambe", "decision": "RETURNED", "reason": f"check the {kind}"}}}, kind
+    # The ID in a submission's reviews connection is the same one.
+    listed = await api(SUPERVISOR, "query($id: ID!) { node(id: $id) { ... on Need { reviews { nodes { id } } } } }",
+                       id=to_global_id("Need", rows.need.id))
+    assert listed == {"data": {"node": {"reviews": {"nodes": [{"id": to_global_id("Review", reviews["need"].id)}]}}}}
+
+
+async def test_out_of_scope_and_missing_reviews_read_the_same_in_as_many_statements(
+        api: Api, session: AsyncSession, rows: Rows, statements: Any) -> None:
+    reviews = await _one_review_each(session, rows)
+    missing_id = to_global_id("Review", uuid.uuid4())
+    for kind, review in reviews.items():
+        gid = to_global_id("Review", review.id)
+        # OWNER_BPNT is national, so the review's own region is readable: only its submission (a
+        # household neither enrolled in nor referred to BPNT) keeps it out.
+        for caller in (FACILITATOR_ELSEWHERE, MANAGER_ELSEWHERE, OWNER_BPNT):
+            statements.statements.clear()
+            out_of_scope = await api(caller, REVIEW, id=gid)
+            out_count = len(statements.statements)
+            statements.statements.clear()
+            missing = await api(caller, REVIEW, id=missing_id)
+            assert out_of_scope == missing == {"data": {"node": None}}, (kind, caller.subject)
+            # Scope, one review look-up through its submission's scope; + the access log.
+            assert out_count == len(statements.statements) == 2 + 1, statements.statements
+        # The owner of a programme the household is referred to reads it, as it reads the submission.
+        assert (await api(OWNER_PKH, REVIEW, id=gid))["data"]["node"]["id"] == gid, kind
+
+
+async def test_review_ids_are_typed_and_node_reads_are_audited(
+        api: Api, session: AsyncSession, rows: Rows, app_engine: AsyncEngine) -> None:
+    reviews = await _one_review_each(session, rows)
+    gid = to_global_id("Review", reviews["need"].id)
+    body = await api(FACILITATOR, "query($id: ID!) { case(id: $id) { id } }", id=gid)
+    assert [(e["extensions"]["code"], e["path"]) for e in body["errors"]] == [("INVALID_ID", ["case"])]
+    # The app role may only INSERT into the access log, so read the entry off the wire.
+    written: list[Any] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if statement.startswith("INSERT INTO access_logs"):
+            written.append(parameters)
+
+    event.listen(app_engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        await api(FACILITATOR, REVIEW, id=gid)
+    finally:
+        event.remove(app_engine.sync_engine, "before_cursor_execute", capture)
+    assert len(written) == 1
+    assert f"Review:{reviews['need'].id}" in str(written[0])
