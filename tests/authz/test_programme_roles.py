@@ -95,7 +95,8 @@ MINISTRY_READS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("query($id: ID!) { case(id: $id) { id } }", {"id": "C1"}, {"case": None}),
     ("query($r: [_Any!]!) { _entities(representations: $r) { ... on Household { id } ... on Person { id } } }",
      {"r": "E1"}, {"_entities": [None, None]}),
-    ("{ apiClients { clientId } }", {}, {"apiClients": []}),
+    ("{ apiClients(first: 100) { totalCount nodes { clientId } } }", {},
+     {"apiClients": {"totalCount": 0, "nodes": []}}),
 ]
 
 
