@@ -323,7 +323,7 @@ async def policy_ab(owner: str, rounds: int) -> None:
     admin = await asyncpg.connect(asyncpg_dsn(owner))
     tables = [r["tablename"] for r in await admin.fetch(
         "SELECT tablename FROM pg_policies WHERE policyname = 'region_scope' ORDER BY tablename")]
-    statistics = analytics_repository.PREPARED_STATISTICS
+    sample = analytics_repository.PREPARED_STATISTICS
 
     async def configure(legacy: bool) -> None:
         check = security.LEGACY_POLICY_CHECK if legacy else security.POLICY_CHECK
@@ -331,7 +331,7 @@ async def policy_ab(owner: str, rounds: int) -> None:
             await admin.execute(f'ALTER POLICY region_scope ON "{table}" USING ({check}) WITH CHECK ({check})')
         await admin.execute("DROP INDEX IF EXISTS ix_persons_birth_date" if legacy else
                             "CREATE INDEX IF NOT EXISTS ix_persons_birth_date ON persons (birth_date)")
-        analytics_repository.PREPARED_STATISTICS = 100 if legacy else statistics
+        analytics_repository.PREPARED_STATISTICS = 100 if legacy else sample
 
     engine = create_async_engine(app_url_from_owner(owner, None), pool_size=1)
     manager = Principal("bench-manager", Role.manager, RegionScope.of(REGENCY))
