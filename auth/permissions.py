@@ -27,6 +27,7 @@ class Permission(StrEnum):
     decide = "decide"
     push = "push"
     read_aggregates = "read_aggregates"
+    read_small_cells = "read_small_cells"
     manage_connectors = "manage_connectors"
     manage_clients = "manage_clients"
     read_audit = "read_audit"
@@ -40,13 +41,15 @@ PERMISSION_HELP: Mapping[Permission, str] = {
                                  "without the households, persons or families behind them",
     P.see_personal_details: "see address and exact date and place of birth (otherwise null; `birthYear` is shown)",
     P.see_full_nik: "see NIK and KK numbers unmasked (otherwise `3314**********01`)",
-    P.see_disability: "see disability and health fields (otherwise null)",
+    P.see_disability: "see disability and health fields, and the dashboard's profiles by disability (otherwise null)",
     P.record: "record data changes, programme participation, needs and complaints",
     P.review: "accept or return what facilitators recorded",
     P.refer: "refer needs and complaints to a programme owner",
     P.decide: "approve, reject or study further a referral for one's own programmes",
     P.push: "push programme catalogue changes and enrolments for one's own programmes",
-    P.read_aggregates: "read counts, coverage and overlap figures",
+    P.read_aggregates: "read the dashboard's counts, coverage, overlap, targeting, profile and workflow figures",
+    P.read_small_cells: "see those figures exact (otherwise counts below the small-cell threshold are null and the "
+                        "others rounded to it) and the household lists behind the targeting figures",
     P.manage_connectors: "configure and run the connectors to source systems",
     P.manage_clients: "register, list and revoke API clients",
     P.read_audit: "query the access log",
@@ -85,19 +88,23 @@ HEALTH_PROGRAMMES = frozenset({"PBI-JK", "KIS", "PIS", "ASPD"})
 # THE table. Changing a right means changing one line here (and the generated docs).
 PERMISSIONS: Mapping[Role, RoleRule] = {
     Role.facilitator: RoleRule(
-        _perms(P.read_personal_data, P.see_personal_details, P.see_full_nik, P.see_disability, P.record),
+        _perms(P.read_personal_data, P.see_personal_details, P.see_full_nik, P.see_disability, P.record,
+               P.read_aggregates),
         ScopeKind.villages, note="verifies identity cards in the field, so sees full NIK"),
     Role.supervisor: RoleRule(
         _perms(P.read_personal_data, P.see_personal_details, P.see_full_nik, P.see_disability, P.review,
                P.read_aggregates),
         ScopeKind.districts),
     Role.manager: RoleRule(
-        _perms(P.read_personal_data, P.see_personal_details, P.see_disability, P.refer, P.read_aggregates),
+        _perms(P.read_personal_data, P.see_personal_details, P.see_disability, P.refer, P.read_aggregates,
+               P.read_small_cells),
         ScopeKind.regency),
     Role.province_officer: RoleRule(
-        _perms(P.read_personal_data, P.see_personal_details, P.read_aggregates), ScopeKind.province),
+        _perms(P.read_personal_data, P.see_personal_details, P.read_aggregates, P.read_small_cells),
+        ScopeKind.province),
     Role.national_officer: RoleRule(
-        _perms(P.read_personal_data, P.see_personal_details, P.read_aggregates, P.manage_clients),
+        _perms(P.read_personal_data, P.see_personal_details, P.read_aggregates, P.read_small_cells,
+               P.manage_clients),
         ScopeKind.nation),
     Role.programme_owner: RoleRule(
         _perms(P.read_personal_data, P.decide, P.read_aggregates), ScopeKind.nation,

@@ -9,6 +9,10 @@ all), eight programmes, needs, complaints, proposals, reviews and cases. Then it
 role with row-level security in force, each figure for a regency manager (the whole population), a
 district supervisor and a village facilitator, and the whole dashboard through GraphQL over ASGI.
 Targets: each figure < 500 ms, the whole dashboard < 2 s. Prints the medians of ``--repeat`` runs.
+
+``--policy-ab ROUNDS`` instead times only the regency manager's whole dashboard under revision 0006's
+row-level security and under 0007's, alternated, and prints the ratio: on a shared machine the load
+moves between runs, so only a comparison inside one run says what the policy change is worth.
 """
 
 from __future__ import annotations
@@ -309,6 +313,49 @@ async def bench_graphql(owner: str, principal: Principal, repeat: int) -> float:
     return ms
 
 
+async def policy_ab(owner: str, rounds: int) -> None:
+    """The whole dashboard (service) for the regency manager under revision 0006's row-level security
+    (per-row ``hub_scope_allows``, no birth-date index, full ANALYZE sample) and under 0007's,
+    alternated round by round so that both see the same machine load. Leaves 0007 in place."""
+    from hub.analytics import repository as analytics_repository
+    from hub.migrations import security
+
+    admin = await asyncpg.connect(asyncpg_dsn(owner))
+    tables = [r["tablename"] for r in await admin.fetch(
+        "SELECT tablename FROM pg_policies WHERE policyname = 'region_scope' ORDER BY tablename")]
+    sample = analytics_repository.PREPARED_STATISTICS
+
+    async def configure(legacy: bool) -> None:
+        check = security.LEGACY_POLICY_CHECK if legacy else security.POLICY_CHECK
+        for table in tables:
+            await admin.execute(f'ALTER POLICY region_scope ON "{table}" USING ({check}) WITH CHECK ({check})')
+        await admin.execute("DROP INDEX IF EXISTS ix_persons_birth_date" if legacy else
+                            "CREATE INDEX IF NOT EXISTS ix_persons_birth_date ON persons (birth_date)")
+        analytics_repository.PREPARED_STATISTICS = 100 if legacy else sample
+
+    engine = create_async_engine(app_url_from_owner(owner, None), pool_size=1)
+    manager = Principal("bench-manager", Role.manager, RegionScope.of(REGENCY))
+    times: dict[str, list[float]] = {"0006": [], "0007": []}
+    try:
+        for _ in range(rounds):
+            for label in ("0006", "0007"):
+                await configure(legacy=label == "0006")
+                async with engine.connect() as conn, make_sessionmaker(conn)() as session, session.begin():
+                    await set_scope(session, manager)
+                    started = time.perf_counter()
+                    await analytics.build_dashboard(session, manager, threshold=5, programme_codes=CHOSEN)
+                    times[label].append((time.perf_counter() - started) * 1000)
+    finally:
+        await configure(legacy=False)
+        await engine.dispose()
+        await admin.close()
+    old, new = statistics.median(times["0006"]), statistics.median(times["0007"])
+    print(f"\nwhole dashboard (service), regency manager, {rounds} alternated rounds, ms")
+    for label, values in times.items():
+        print(f"  {label}: " + " ".join(f"{v:.0f}" for v in values) + f"  median {statistics.median(values):.0f}")
+    print(f"  0007 / 0006 = {new / old:.2f}")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--households", type=int, default=100_000)
@@ -316,6 +363,8 @@ async def main() -> None:
                                                            "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--policy-ab", type=int, metavar="ROUNDS", default=0,
+                        help="only compare revision 0006's row-level security with 0007's, alternating")
     args = parser.parse_args()
     server = make_url(args.server).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
     owner = await ensure_database(server, DATABASE)
@@ -327,6 +376,9 @@ async def main() -> None:
         await conn.close()
     if args.rebuild or have != args.households:
         await build(server, args.households)
+    if args.policy_ab:
+        await policy_ab(owner, args.policy_ab)
+        return
     engine = create_async_engine(app_url_from_owner(owner, None), pool_size=2)
     village = "33.14.01.2001"
     principals = [

@@ -52,7 +52,8 @@ def _selected(info: Info) -> set[str]:
 
 @strawberry.type(description="How counts were protected for this caller.")
 class SmallCellProtection:
-    applied: bool = strawberry.field(description="True for roles below regency level (facilitator, supervisor): "
+    applied: bool = strawberry.field(description="True for roles without the permission read_small_cells (below "
+                                     "regency level): "
                                      "counts from 1 to threshold-1 are null and every other count is rounded "
                                      "to the nearest multiple of the threshold, each on its own.")
     threshold: int = strawberry.field(description="The threshold (setting SLRT_SMALL_CELL_THRESHOLD, default 5).")
@@ -135,7 +136,9 @@ class TargetingSummary:
 class ProfileCell:
     sex: str = strawberry.field(description="M, F or unknown.")
     age_group: str = strawberry.field(description="0-5, 6-17, 18-59, 60+ or unknown, at `asOf`.")
-    has_disability: bool
+    has_disability: bool | None = strawberry.field(
+        description="Null for callers without the right to see disability (permission see_disability): their "
+        "cells add up both disability statuses of a sex and age group.")
     persons: int | None = strawberry.field(description=COUNT)
     enrolled: int | None = strawberry.field(
         description=f"Living in a household that receives at least one chosen programme. {COUNT}")

@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 PERSONAL_TYPES = frozenset({"Person", "Household", "Family", "Enrolment", "Need", "Complaint", "Case", "Review"})
 # Types whose reading is itself recorded: personal data, the access log (auditors are audited), API clients.
 AUDITED_TYPES = PERSONAL_TYPES | {"AccessLog", "ApiClient", "ApiClientRegistration"}
+# The analytics roots: reading them is recorded too, as an aggregate read (counts, no records).
+AGGREGATE_TYPES = frozenset({"Dashboard", "FlaggedHouseholdPage"})
 DENIED_CODES = frozenset({"UNAUTHENTICATED", "FORBIDDEN"})
 MAX_FIELDS = 500
 
@@ -68,6 +70,7 @@ class Analysis:
     document: DocumentNode  # the document to execute: every personal selection also asks for `id`
     fields: frozenset[str]  # ``Type.field`` coordinates the caller selected
     touches: bool  # whether any selection reads an audited type
+    aggregates: bool = False  # whether any selection reads the analytics figures
 
 
 @functools.lru_cache(maxsize=1024)
@@ -80,6 +83,7 @@ def analyse(schema: GraphQLSchema, query: str) -> Analysis:
     type_info = TypeInfo(schema)
     coordinates: set[str] = set()
     touched: list[bool] = []
+    aggregates: list[bool] = []
 
     class Rewrite(Visitor):
         def enter_field(self, node: FieldNode, *_: Any) -> None:
@@ -92,6 +96,8 @@ def analyse(schema: GraphQLSchema, query: str) -> Analysis:
             returned = type_info.get_type()
             if returned is not None and get_named_type(returned).name in AUDITED_TYPES:
                 touched.append(True)
+            if returned is not None and get_named_type(returned).name in AGGREGATE_TYPES:
+                aggregates.append(True)
 
         def enter_selection_set(self, node: SelectionSetNode, *_: Any) -> SelectionSetNode | None:
             parent = type_info.get_parent_type()
@@ -104,7 +110,8 @@ def analyse(schema: GraphQLSchema, query: str) -> Analysis:
             return SelectionSetNode(selections=(*node.selections, extra))
 
     rewritten = visit(document, TypeInfoVisitor(type_info, Rewrite()))
-    return Analysis(document=rewritten, fields=frozenset(coordinates), touches=bool(touched))
+    return Analysis(document=rewritten, fields=frozenset(coordinates), touches=bool(touched),
+                    aggregates=bool(aggregates))
 
 
 def _uuid_of(value: Any) -> uuid.UUID | None:
@@ -228,7 +235,7 @@ class AuditExtension(SchemaExtension):
         if state is not None and self.seen.count:
             state.limiter.charge_objects(
                 rate_key(principal, request.client.host if request.client else None), self.seen.count)
-        if not (touches or self.seen.count or codes & DENIED_CODES):
+        if not (touches or self.analysis.aggregates or self.seen.count or codes & DENIED_CODES):
             return
         if not context.settings.audit_reads:
             return
@@ -247,6 +254,9 @@ class AuditExtension(SchemaExtension):
             fields=sorted(fields)[:MAX_FIELDS],
             error_codes=sorted(codes),
             source_ip=request.client.host if request is not None and request.client else None,
+            # Counts only: no personal type selected and no record returned (a manager's targetingFlags
+            # page returns households, and is recorded as the personal read it is).
+            kind="aggregate" if self.analysis.aggregates and not touches and not self.seen.count else "personal",
         )
         try:
             if request is None:
@@ -292,6 +302,12 @@ class AccessOutcome(Enum):
     ERROR = "error"
 
 
+@strawberry.enum(description="What an operation read.")
+class AccessKind(Enum):
+    PERSONAL = "personal"
+    AGGREGATE = "aggregate"
+
+
 @strawberry.input(description="Narrow the access log. All given conditions must hold.")
 class AccessLogFilterInput:
     actor: str | None = strawberry.field(default=None, description="The token subject (`sub`) of the caller.")
@@ -328,6 +344,8 @@ class AccessLog:
     record_ids: list[strawberry.ID] = strawberry.field(description="Global IDs of other personal records returned.")
     fields: list[str] = strawberry.field(description="`Type.field` coordinates the operation selected.")
     outcome: AccessOutcome = strawberry.field(description="Whether data was returned, refused or failed.")
+    kind: AccessKind = strawberry.field(description="PERSONAL: records were or could have been returned. "
+                                        "AGGREGATE: only counts (the dashboard's figures); no ids are recorded.")
     error_codes: list[str] = strawberry.field(description="Error codes the response carried, e.g. `FORBIDDEN`.")
     source_ip: str | None = strawberry.field(description="The caller's IP address as the server saw it.")
     seq: int | None = strawberry.field(description="Position in the hash chain; null until sealed.")
@@ -345,6 +363,7 @@ class AccessLog:
             person_ids=[to_global_id("Person", i) for i in row.person_ids],
             household_ids=[to_global_id("Household", i) for i in row.household_ids],
             record_ids=records, fields=list(row.fields), outcome=AccessOutcome(row.outcome),
+            kind=AccessKind(row.kind),
             error_codes=list(row.error_codes), source_ip=row.source_ip, seq=row.seq,
         )
 

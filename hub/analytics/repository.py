@@ -52,6 +52,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.orm import aliased
 from sqlalchemy.types import Boolean, Date, Float, String, Uuid
 
+from auth.permissions import Permission
 from hub.db.repository import ScopedRepository, scope_clause
 from hub.models import (
     Case,
@@ -77,6 +78,7 @@ AGE_GROUPS: tuple[tuple[str, int, int], ...] = (
     ("0-5", 0, 6), ("6-17", 6, 18), ("18-59", 18, 60), ("60+", 60, 200),
 )
 NOT_IN_REGISTRY = 0
+PREPARED_STATISTICS = 10
 ANALYTICS_WORK_MEM = "64MB"  # the decile bucket for enrolled households the registry does not know
 
 
@@ -134,6 +136,7 @@ def _key(programme_ids: Sequence[uuid.UUID], name_matches: Sequence[NameMatch]) 
 
 class AnalyticsRepository(ScopedRepository[Household]):
     model = Household
+    read_permission = Permission.read_aggregates  # counts only; the household lists also need read_small_cells
     programme_scoped = False  # counts and targeting lists cover the registry (see analytics.service)
     _prepared: tuple[tuple[Any, ...], Table, Table] | None = None
 
@@ -257,6 +260,9 @@ class AnalyticsRepository(ScopedRepository[Household]):
         living = self._living()
         await self.session.execute(insert(PREPARED_PERSONS).from_select(
             [c.name for c in PREPARED_PERSONS.columns], select(*[living.c[c.name] for c in PREPARED_PERSONS.columns])))
+        # Row counts and a rough n_distinct are all the figures' plans need: a 3,000-row sample instead
+        # of the default 30,000 per table (ANALYZE took ~0.4 s of a regency's dashboard).
+        await self.session.execute(text(f"SET LOCAL default_statistics_target = {PREPARED_STATISTICS}"))
         await self.session.execute(text(f"ANALYZE {PREPARED_REGISTRY.name}, {PREPARED_EFFECTIVE.name}, "
                                         f"{PREPARED_PERSONS.name}"))
         self._prepared = (_key(programme_ids, name_matches), PREPARED_REGISTRY, PREPARED_EFFECTIVE)

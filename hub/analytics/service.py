@@ -4,14 +4,16 @@ The repository computes every figure in SQL over the caller's rows; this module 
 and programmes, links programme lists to the registry by name where the NIK cannot, and applies
 small-cell protection before anything leaves the hub.
 
-Small-cell protection (roles below regency level, see ``DETAILED_ROLES``): a count between 1 and
+Every figure needs the ``read_aggregates`` permission. Small-cell protection (roles without
+``read_small_cells``, i.e. below regency level; see ``auth/permissions.py``): a count between 1 and
 ``threshold - 1`` is withheld (``None``), and every other count is rounded to the nearest multiple
 of ``threshold``. Zero stays zero. Every released number, totals included, is rounded on its own from
 the exact count, so subtracting one released number from another (a district minus a village, a
 total minus its cells, one programme set minus another) leaves an error of up to ``threshold - 1``
 and never recovers a withheld cell exactly. Rates are computed from the released numbers. The
 household lists behind the targeting figures are withheld altogether from these roles, since a list
-is a count by another name.
+is a count by another name. Roles without ``see_disability`` get the profiles by sex and age group
+only: the disability split is merged before protection and ``has_disability`` is ``None``.
 """
 
 from __future__ import annotations
@@ -29,14 +31,13 @@ from typing import Any
 from rapidfuzz import fuzz
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.principal import NATIONAL, Principal, RegionScope, Role
+from auth.permissions import Permission, can
+from auth.principal import NATIONAL, Principal, RegionScope
 from hub.analytics.repository import NOT_IN_REGISTRY, AnalyticsRepository, MatchCandidate, NameMatch
-from hub.errors import Invalid, NotFound
+from hub.errors import Forbidden, Invalid, NotFound
 from hub.identity import mask_nik
 from hub.models import Programme
 
-# Roles that work at regency level or above and see exact counts and household lists.
-DETAILED_ROLES = frozenset({Role.manager, Role.province_officer, Role.national_officer, Role.auditor, Role.system})
 MAX_OVERLAP_PROGRAMMES = 5
 # A list household is linked to a registry household by name when the weighted score reaches this.
 NAME_MATCH_THRESHOLD = 85.0
@@ -64,7 +65,7 @@ class Protection:
 
     @classmethod
     def for_principal(cls, principal: Principal, threshold: int) -> Protection:
-        return cls(applied=principal.role not in DETAILED_ROLES, threshold=threshold)
+        return cls(applied=not can(principal, Permission.read_small_cells), threshold=threshold)
 
     def count(self, n: int) -> int | None:
         if not self.applied or n == 0:
@@ -163,7 +164,7 @@ class FlaggedPage:
 class ProfileCell:
     sex: str
     age_group: str
-    has_disability: bool
+    has_disability: bool | None  # None: merged, for a caller without ``see_disability``
     persons: int | None
     enrolled: int | None
     with_need: int | None
@@ -226,6 +227,11 @@ class Dashboard:
 
 
 # -- region and programme choice ----------------------------------------------------------------
+
+def require_aggregates(principal: Principal) -> None:
+    if not can(principal, Permission.read_aggregates):
+        raise Forbidden("this role may not read aggregate figures")
+
 
 def narrow(principal: Principal, region_code: str | None) -> Principal:
     """The principal restricted to ``region_code``: the intersection of its scope and that region.
@@ -305,6 +311,7 @@ async def build_dashboard(
 ) -> Dashboard:
     """Every figure the dashboard shows, for ``principal`` narrowed to ``region_code``, computed in
     one transaction so that the figures agree with each other."""
+    require_aggregates(principal)
     as_of = as_of or date.today()
     now = now or datetime.now().astimezone()
     lookup = AnalyticsRepository(session, principal)
@@ -339,7 +346,8 @@ async def build_dashboard(
     if Section.targeting in sections and ids:
         result.targeting = await targeting(repo, programmes, matches, protection)
     if Section.profiles in sections:
-        result.profiles = await profiles(repo, ids, matches, protection, as_of)
+        result.profiles = await profiles(repo, ids, matches, protection, as_of,
+                                         disability=can(principal, Permission.see_disability))
     if Section.workflow in sections:
         result.workflow = await workflow(repo, protection, now)
     return result
@@ -411,7 +419,8 @@ async def flagged_households(
 ) -> FlaggedPage:
     """The households behind one programme's targeting figures, for follow-up by a manager.
     Withheld (empty, ``withheld=True``) for roles below regency level."""
-    if principal.role not in DETAILED_ROLES:
+    require_aggregates(principal)
+    if not can(principal, Permission.read_small_cells):
         return FlaggedPage(total=0, items=[], withheld=True)
     repo = AnalyticsRepository(session, narrow(principal, region_code))
     await repo.tune()
@@ -436,10 +445,17 @@ def _mask(nik: str | None) -> str | None:
 
 
 async def profiles(repo: AnalyticsRepository, programme_ids: Sequence[uuid.UUID], matches: Sequence[NameMatch],
-                   protection: Protection, as_of: date) -> list[ProfileCell]:
-    return [ProfileCell(sex=sex, age_group=age, has_disability=bool(disabled), persons=protection.count(n),
+                   protection: Protection, as_of: date, *, disability: bool = True) -> list[ProfileCell]:
+    """By sex, age group and disability; without ``disability`` (the caller may not see it) the two
+    disability cells of each sex and age group are added up exactly first, then protected."""
+    exact: dict[tuple[str, str, bool | None], list[int]] = {}
+    for sex, age, disabled, n, enrolled, need in await repo.profiles(programme_ids, matches, as_of):
+        sums = exact.setdefault((sex, age, bool(disabled) if disability else None), [0, 0, 0])
+        for i, value in enumerate((n, enrolled, need)):
+            sums[i] += value
+    return [ProfileCell(sex=sex, age_group=age, has_disability=disabled, persons=protection.count(n),
                         enrolled=protection.count(enrolled), with_need=protection.count(need))
-            for sex, age, disabled, n, enrolled, need in await repo.profiles(programme_ids, matches, as_of)]
+            for (sex, age, disabled), (n, enrolled, need) in exact.items()]
 
 
 def _counts(rows: Sequence[Any], protection: Protection, kind: str | None = None) -> list[StatusCount]:

@@ -1,7 +1,8 @@
 """The hash chain: ``hash = SHA-256(prev_hash || canonical entry)``, starting from 64 zeros.
 
 The canonical form is JSON with sorted keys, no whitespace and ASCII escapes, over every column
-that describes the access plus ``seq``. It is computed here only, for sealing and for verifying.
+that describes the access plus ``seq`` (``kind`` only when it is not ``personal``). It is computed
+here only, for sealing and for verifying.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from hub.models import AccessLog
 
 GENESIS = "0" * 64
+PERSONAL = "personal"
 
 CONTENT_COLUMNS = (
     "id", "logged_at", "actor", "client_id", "role", "scope", "purpose", "operation_name", "operation_type",
@@ -33,6 +35,10 @@ def _plain(value: Any) -> Any:
 
 def canonical(entry: AccessLog, seq: int) -> bytes:
     body = {name: _plain(getattr(entry, name)) for name in CONTENT_COLUMNS}
+    # ``kind`` came later (revision 0007): absent means personal, so entries sealed before it still
+    # verify, and changing an entry's kind either way changes its hash.
+    if entry.kind != PERSONAL:
+        body["kind"] = entry.kind
     body["seq"] = seq
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 

@@ -23,6 +23,7 @@ from hub.models import AccessLog, Person
 from hub.paging import Page, PageRequest, to_page
 
 OUTCOMES = ("allowed", "denied", "error")
+KINDS = ("personal", "aggregate")
 SEAL_BATCH = 5000
 VERIFY_CHUNK = 10_000
 
@@ -42,6 +43,7 @@ class Access:
     fields: Sequence[str] = ()
     error_codes: Sequence[str] = ()
     source_ip: str | None = None
+    kind: str = "personal"  # "aggregate": the operation read only counts (dashboard figures)
 
 
 def entry_values(access: Access) -> dict[str, Any]:
@@ -63,6 +65,7 @@ def entry_values(access: Access) -> dict[str, Any]:
         "outcome": access.outcome,
         "error_codes": sorted(set(access.error_codes)),
         "source_ip": access.source_ip,
+        "kind": access.kind,
     }
 
 
@@ -70,6 +73,8 @@ async def record(session: AsyncSession, access: Access) -> uuid.UUID:
     """Insert one pending entry. The caller commits, and sends nothing if this raises."""
     if access.outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {access.outcome!r}")
+    if access.kind not in KINDS:
+        raise ValueError(f"unknown kind {access.kind!r}")
     values = entry_values(access)
     await AccessLogRepository(session).insert(values)
     entry_id: uuid.UUID = values["id"]

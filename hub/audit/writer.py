@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.audit.repository import AccessLogRepository
-from hub.audit.service import OUTCOMES, Access, entry_values
+from hub.audit.service import KINDS, OUTCOMES, Access, entry_values
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 500  # 500 rows x 17 columns stays far below PostgreSQL's 65,535 bind parameters
+MAX_BATCH = 500  # 500 rows x 18 columns stays far below PostgreSQL's 65,535 bind parameters
 
 
 class AuditWriter:
@@ -34,6 +34,8 @@ class AuditWriter:
         """Return once the entry is committed; raise if it could not be."""
         if access.outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {access.outcome!r}")
+        if access.kind not in KINDS:
+            raise ValueError(f"unknown kind {access.kind!r}")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append((entry_values(access), done))
         if self._task is None or self._task.done():

@@ -54,6 +54,8 @@ class AccessLog(Base):
     record_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
     fields: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
     outcome: Mapped[str] = mapped_column(String(16))
+    # personal: records were (or could have been) returned; aggregate: only counts (the dashboard).
+    kind: Mapped[str] = mapped_column(String(16), server_default="personal")
     error_codes: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
     source_ip: Mapped[str | None] = mapped_column(Text)
     seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
@@ -63,6 +65,7 @@ class AccessLog(Base):
 
     __table_args__ = (
         CheckConstraint("outcome IN ('allowed', 'denied', 'error')", name="outcome"),
+        CheckConstraint("kind IN ('personal', 'aggregate')", name="kind"),
         CheckConstraint("(seq IS NULL) = (hash IS NULL) AND (seq IS NULL) = (prev_hash IS NULL)", name="sealed"),
         # "What did actor X read between T1 and T2" and the same per client: a range scan, newest first.
         Index("ix_access_logs_actor_time", "actor", "logged_at", "id"),

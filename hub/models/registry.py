@@ -122,7 +122,8 @@ class Person(UUIDPk, RegionScoped, Provenance, Timestamps, Base):
     nik_flags: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list, server_default="{}")
     name: Mapped[str] = mapped_column(Text)
     sex: Mapped[Sex | None] = mapped_column(str_enum(Sex, "sex"))
-    birth_date: Mapped[date | None] = mapped_column(Date)
+    # Indexed: the blocking key when programme lists are matched to the registry by name and birth date.
+    birth_date: Mapped[date | None] = mapped_column(Date, index=True)
     birth_place: Mapped[str | None] = mapped_column(Text)
     relationship_to_head: Mapped[Relationship] = mapped_column(
         str_enum(Relationship, "relationship"), default=Relationship.other

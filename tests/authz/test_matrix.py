@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.permissions import Permission, can
-from auth.principal import Role
+from auth.principal import Principal, RegionScope, Role
 from hub.models import Review, SubmissionStatus
 from tests.authz.world import (
     PRINCIPALS,
@@ -264,17 +264,33 @@ async def test_access_logs_and_api_clients_need_their_permission(api: Caller, wo
 
 
 DETAILED = {Role.manager, Role.province_officer, Role.national_officer}
+AGGREGATE_READERS = DETAILED | {Role.facilitator, Role.supervisor, Role.programme_owner}
+
+
+def test_the_table_says_who_reads_aggregates_and_small_cells() -> None:
+    assert {r for r in Role if can(Principal("t", r, RegionScope.national()), Permission.read_aggregates)} == (
+        AGGREGATE_READERS | {Role.system})
+    assert {r for r in Role if can(Principal("t", r, RegionScope.national()), Permission.read_small_cells)} == (
+        DETAILED | {Role.system})
+
+
+def assert_forbidden(body: dict[str, Any], field: str) -> None:
+    assert body["data"] is None, body
+    assert [(e["extensions"]["code"], e["path"]) for e in body["errors"]] == [("FORBIDDEN", [field])]
 
 
 async def test_dashboard_counts(api: Caller, world: World, session: AsyncSession) -> None:
     query = '{ dashboard(programmeCodes: ["PKH"]) { coverage { programmeCode registryHouseholds } } }'
     for who, principal in PRINCIPALS.items():
-        households = await oracle(session, "households", principal, aggregate=True)
         body = await api(who, query)
+        if not can(principal, Permission.read_aggregates):
+            assert_forbidden(body, "dashboard")
+            continue
+        households = await oracle(session, "households", principal, aggregate=True)
         assert "errors" not in body, (who, body)
         counted = [c["registryHouseholds"] for c in body["data"]["dashboard"]["coverage"]]
         shown = sum(c for c in counted if c is not None)
-        if principal.role in DETAILED:
+        if can(principal, Permission.read_small_cells):
             assert shown == len(households), who
         else:
             assert shown <= len(households), who
@@ -286,9 +302,13 @@ async def test_targeting_flags(api: Caller, world: World, session: AsyncSession)
     for who, principal in PRINCIPALS.items():
         expected = gids("Household", excluded & await oracle(session, "households", principal, aggregate=True))
         body = await api(who, query)
+        if not can(principal, Permission.read_aggregates):
+            assert_forbidden(body, "targetingFlags")
+            continue
         assert "errors" not in body, (who, body)
         page = body["data"]["targetingFlags"]
         returned = {i["id"] for i in page["items"]}
+        assert page["withheld"] is not can(principal, Permission.read_small_cells), who
         if page["withheld"]:
             assert returned == set(), who
         else:

@@ -383,7 +383,9 @@ async function showFlags(code, kind, offset) {
 function renderProfiles(d) {
   const groups = new Map();
   for (const p of d.profiles) {
-    const key = `${p.sex} · ${p.hasDisability ? "with disability" : "no disability"}`;
+    // hasDisability is null for roles without the right to see disability: one group per sex.
+    const disability = p.hasDisability === null ? "" : p.hasDisability ? " · with disability" : " · no disability";
+    const key = `${p.sex}${disability}`;
     const g = groups.get(key) || { persons: 0, enrolled: 0, withNeed: 0 };
     for (const f of ["persons", "enrolled", "withNeed"]) g[f] += p[f] ?? 0;
     groups.set(key, g);

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.principal import Principal, RegionScope, Role
 from hub.analytics import service as analytics
 from hub.analytics.service import Dashboard, FlagKind, Protection, Section
-from hub.errors import Invalid, NotFound
+from hub.errors import Forbidden, Invalid, NotFound
 from tests.hub.analytics.population import (
     AS_OF,
     DISTRICT_AB,
@@ -143,6 +143,33 @@ async def test_profiles_by_sex_age_disability(session: AsyncSession, population:
         ("M", "6-17", False): (2, 2, 0),
         ("M", "60+", True): (1, 1, 1),
     }
+
+
+async def test_profiles_without_see_disability_are_merged_before_protection(
+        session: AsyncSession, population: Population) -> None:
+    # A programme owner has neither see_disability nor read_small_cells: M 18-59 is 9 + 1 persons, so
+    # 10 released, where protecting the two cells apart would have released 10 and withheld 1.
+    owner = Principal("own", Role.programme_owner, RegionScope.national(), programmes=frozenset({"PKH"}))
+    d = await dashboard(session, owner, region=REGENCY)
+    assert d.protection.applied
+    assert {(c.sex, c.age_group, c.has_disability): (c.persons, c.enrolled, c.with_need) for c in d.profiles} == {
+        ("F", "18-59", None): (None, None, None),
+        ("F", "6-17", None): (None, None, None),
+        ("F", "60+", None): (None, None, 0),
+        ("M", "18-59", None): (10, None, None),
+        ("M", "6-17", None): (None, None, 0),
+        ("M", "60+", None): (None, None, None),
+    }
+
+
+@pytest.mark.parametrize("role", [Role.auditor, Role.api_client, Role.district_it_admin, Role.ministry_system])
+async def test_roles_without_read_aggregates_get_forbidden(session: AsyncSession, population: Population,
+                                                           role: Role) -> None:
+    who = Principal("x", role, RegionScope.of(REGENCY), programmes=frozenset({"PKH"}))
+    with pytest.raises(Forbidden):
+        await dashboard(session, who)
+    with pytest.raises(Forbidden):
+        await analytics.flagged_households(session, who, programme_code="PKH")
 
 
 async def test_workflow_summary_and_case_sla(session: AsyncSession, population: Population) -> None:

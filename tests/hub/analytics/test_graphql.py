@@ -7,18 +7,24 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from starlette.requests import Request
 
 from auth.principal import Principal, RegionScope, Role
 from hub.config import Settings
+from hub.models import AccessLog
 from schema.app import create_app
 from schema.ids import to_global_id
-from tests.hub.analytics.population import REGENCY, VILLAGE_A, Population, build_population
+from tests.hub.analytics.population import PROGRAMME_CODES, REGENCY, VILLAGE_A, Population, build_population
 
 PRINCIPALS = {
     "manager": Principal("mgr", Role.manager, RegionScope.of(REGENCY)),
     "facilitator-a": Principal("fac-a", Role.facilitator, RegionScope.of(VILLAGE_A)),
+    "national": Principal("nat", Role.national_officer, RegionScope.national()),
+    # Holds read_personal_data but not read_aggregates.
+    "client": Principal("cli", Role.api_client, RegionScope.of(REGENCY), client_id="c-1"),
+    "auditor": Principal("aud", Role.auditor, RegionScope.national()),
 }
 
 DASHBOARD = """
@@ -130,3 +136,74 @@ async def test_bad_input_is_reported(client: httpx.AsyncClient, population: Popu
     body = await gql(client, DASHBOARD, "manager", codes=["PKH", "NOPE"])
     assert [(e["extensions"]["code"], e["message"]) for e in body["errors"]] == [
         ("INVALID_INPUT", "unknown programme code(s): NOPE")]
+
+
+async def new_entries(session: AsyncSession, before: set[Any]) -> list[AccessLog]:
+    # In tests the log writer shares the API's connection, so its rows are visible here at once.
+    rows = (await session.execute(select(AccessLog).order_by(AccessLog.logged_at).execution_options(
+        populate_existing=True))).scalars().all()
+    return [r for r in rows if r.id not in before]
+
+
+async def logged(session: AsyncSession) -> set[Any]:
+    return set((await session.execute(select(AccessLog.id))).scalars().all())
+
+
+async def test_dashboard_read_is_logged_as_an_aggregate_read(client: httpx.AsyncClient, session: AsyncSession,
+                                                             population: Population) -> None:
+    before = await logged(session)
+    body = await gql(client, DASHBOARD, "manager", codes=["PKH"])
+    assert "errors" not in body
+    [entry] = await new_entries(session, before)
+    assert (entry.kind, entry.outcome, entry.actor, entry.role, entry.operation_name) == (
+        "aggregate", "allowed", "mgr", "manager", "Dash")
+    assert (entry.person_ids, entry.household_ids, entry.record_ids) == ([], [], [])
+    assert {"Query.dashboard", "Dashboard.coverage", "Dashboard.profiles", "ProfileCell.hasDisability"} <= set(
+        entry.fields)
+
+
+async def test_withheld_flag_list_is_an_aggregate_read_and_a_returned_one_is_personal(
+        client: httpx.AsyncClient, session: AsyncSession, population: Population) -> None:
+    before = await logged(session)
+    await gql(client, FLAGS, "facilitator-a", code="PIP", first=10, offset=0)
+    [withheld] = await new_entries(session, before)
+    assert (withheld.kind, withheld.household_ids) == ("aggregate", [])
+    before.add(withheld.id)
+    await gql(client, FLAGS, "manager", code="PIP", kind="NOT_IN_REGISTRY", first=10, offset=0)
+    [listed] = await new_entries(session, before)
+    assert (listed.kind, listed.household_ids) == ("personal", [population.households["L3"].id])
+
+
+@pytest.mark.parametrize("who", ["client", "auditor"])
+async def test_roles_without_read_aggregates_are_forbidden(client: httpx.AsyncClient, session: AsyncSession,
+                                                          population: Population, who: str) -> None:
+    before = await logged(session)
+    for query, field, variables in ((DASHBOARD, "dashboard", {"codes": ["PKH"]}),
+                                    (FLAGS, "targetingFlags", {"code": "PIP", "first": 10, "offset": 0})):
+        body = await gql(client, query, who, **variables)
+        assert body["data"] is None
+        assert [(e["extensions"]["code"], e["path"]) for e in body["errors"]] == [("FORBIDDEN", [field])]
+    entries = await new_entries(session, before)
+    assert [(e.kind, e.outcome, e.error_codes) for e in entries] == [("aggregate", "denied", ["FORBIDDEN"])] * 2
+
+
+async def test_profiles_without_see_disability_merge_the_disability_split(client: httpx.AsyncClient,
+                                                                         population: Population) -> None:
+    # A national officer reads exact counts (read_small_cells) but not disability (see_disability):
+    # the manager's seven cells (test_figures) become six, M 18-59 adding (9, 2, 1) and (1, 1, 0).
+    body = await gql(client, DASHBOARD, "national", region=REGENCY, codes=PROGRAMME_CODES)
+    assert "errors" not in body
+    cells = {(p["sex"], p["ageGroup"], p["hasDisability"]): (p["persons"], p["enrolled"], p["withNeed"])
+             for p in body["data"]["dashboard"]["profiles"]}
+    assert cells == {
+        ("F", "18-59", None): (4, 4, 2),
+        ("F", "6-17", None): (1, 1, 1),
+        ("F", "60+", None): (1, 1, 0),
+        ("M", "18-59", None): (10, 3, 1),
+        ("M", "6-17", None): (2, 2, 0),
+        ("M", "60+", None): (1, 1, 1),
+    }
+    manager = await gql(client, DASHBOARD, "manager", codes=PROGRAMME_CODES)
+    assert {(p["sex"], p["ageGroup"], p["hasDisability"]): (p["persons"], p["enrolled"], p["withNeed"])
+            for p in manager["data"]["dashboard"]["profiles"] if p["sex"] == "M" and p["ageGroup"] == "18-59"} == {
+        ("M", "18-59", False): (9, 2, 1), ("M", "18-59", True): (1, 1, 0)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,20 @@ async def test_editing_an_entry_is_detected_at_its_position(owner_session: Async
     result = await audit_service.verify(owner_session)
     assert result.first_bad == seqs[2]
     assert result.problem == "entry content does not match its hash"
+
+
+@pytest.mark.parametrize(("written", "forged"), [("aggregate", "personal"), ("personal", "aggregate")])
+async def test_changing_an_entry_kind_is_detected(owner_session: AsyncSession, written: str, forged: str) -> None:
+    # kind is hashed only when not "personal" (entries sealed before it existed still verify), so a
+    # flip either way must still change the canonical form.
+    ids = [await audit_service.record(owner_session, replace(access(i), kind=written)) for i in range(3)]
+    await audit_service.seal(owner_session)
+    assert (await audit_service.verify(owner_session)).ok
+    seq = (await owner_session.execute(select(AccessLog.seq).where(AccessLog.id == ids[1]))).scalar_one()
+    await owner_session.execute(DISABLE)
+    await owner_session.execute(text("UPDATE access_logs SET kind = :k WHERE seq = :s"), {"k": forged, "s": seq})
+    result = await audit_service.verify(owner_session)
+    assert (result.first_bad, result.problem) == (seq, "entry content does not match its hash")
 
 
 async def test_editing_and_rehashing_an_entry_breaks_the_next_link(owner_session: AsyncSession) -> None:

@@ -39,3 +39,42 @@ async def test_upgrade_downgrade_upgrade_on_an_empty_database(database_urls: dic
         async with admin.connect() as conn:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
+
+
+POLICY_TEXT = text("SELECT DISTINCT qual || ' / ' || with_check FROM pg_policies "
+                   "WHERE schemaname = 'public' AND policyname = 'region_scope'")
+
+
+async def test_revision_0007_up_and_down(database_urls: dict[str, str]) -> None:
+    """0007 rewrites every region policy to read the scope once per statement, adds the birth-date
+    index and the access log's kind; its downgrade restores 0006 exactly (the per-row policies)."""
+    name = f"slrt_migr_{secrets.token_hex(3)}"
+    url = await ensure_database(database_urls["server"], name)
+    engine = create_async_engine(url)
+    columns = text("SELECT count(*) FROM information_schema.columns "
+                   "WHERE table_name = 'access_logs' AND column_name = 'kind'")
+    function = text("SELECT count(*) FROM pg_proc WHERE proname = 'hub_scope'")
+    index = text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_persons_birth_date'")
+    try:
+        await asyncio.to_thread(upgrade, url, "0007")
+        async with engine.connect() as conn:
+            [policy] = (await conn.execute(POLICY_TEXT)).scalars().all()  # one expression on every table
+            assert "SELECT hub_scope()" in policy
+            assert (await conn.scalar(columns), await conn.scalar(function), await conn.scalar(index)) == (1, 1, 1)
+
+        await asyncio.to_thread(downgrade, url, "0006")
+        async with engine.connect() as conn:
+            [policy] = (await conn.execute(POLICY_TEXT)).scalars().all()
+            assert policy.startswith("hub_scope_allows(")
+            assert (await conn.scalar(columns), await conn.scalar(function), await conn.scalar(index)) == (0, 0, 0)
+            assert await conn.scalar(POLICIES) >= 11
+
+        await asyncio.to_thread(upgrade, url, "0007")
+        async with engine.connect() as conn:
+            assert "SELECT hub_scope()" in (await conn.execute(POLICY_TEXT)).scalars().one()
+    finally:
+        await engine.dispose()
+        admin = create_async_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()

@@ -103,3 +103,13 @@ async def test_app_role_is_neither_owner_nor_superuser(session: AsyncSession) ->
         "WHERE relname IN ('households', 'persons', 'families', 'enrolments')"
     ))
     assert forced is True
+
+
+async def test_rls_reads_the_scope_once_per_statement(session: AsyncSession) -> None:
+    # The policy's scope is a sub-SELECT planned as an InitPlan (run once), not split again per row.
+    await set_scope(session, principal(Role.manager, "33.14"))
+    plan = "\n".join(row[0] for row in (await session.execute(text(
+        "EXPLAIN (COSTS OFF) SELECT count(*) FROM persons"))).all())
+    assert "InitPlan" in plan
+    assert "hub_scope_allows" not in plan
+    assert "current_setting" not in plan
