@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -88,6 +89,18 @@ def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension] 
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
     ]
+
+
+def settle_heap() -> None:
+    """Move everything built at start-up (modules, the schema, SQLAlchemy's metadata and compiled
+    caches) out of the garbage collector's reach.
+
+    Without this every full collection walks those millions of long-lived objects again: measured
+    under load (benchmarks.api), full collections took ~0.4 s each, a third of the server's time.
+    Objects created later are collected as usual.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass
@@ -195,6 +208,7 @@ def create_app(
         app.state.hub = HubState(settings, make_sessionmaker(bind or engine))  # type: ignore[arg-type]
         app.state.engine = engine or (bind if isinstance(bind, AsyncEngine) else None)
         app.state.auth = AuthState.from_settings(settings)
+        settle_heap()
         try:
             yield
         finally:
