@@ -335,6 +335,10 @@ class Result:
     latencies: list[float]
     cpu: float = float("nan")  # server CPU seconds spent during the measurement (includes the warm-up)
 
+    def __add__(self, other: Result) -> Result:
+        return Result(self.requests + other.requests, self.errors + other.errors, self.seconds + other.seconds,
+                      self.latencies + other.latencies, self.cpu + other.cpu)
+
     def cpu_ms_per_request(self, warmup: float) -> float:
         # The warm-up's requests are not counted but its CPU is: scale the count up by the warm-up share.
         return self.cpu / (self.requests * (1 + warmup / self.seconds)) * 1000 if self.requests else float("nan")
@@ -468,13 +472,13 @@ def _shape(data: Any) -> Any:
 
 
 async def measure(process: subprocess.Popen[bytes], port: int, requests: Sequence[bytes], args: argparse.Namespace,
-                  idle: Sequence[subprocess.Popen[bytes]]) -> Result:
+                  idle: Sequence[subprocess.Popen[bytes]], duration: float | None = None) -> Result:
     """One server under load while the others are stopped (SIGSTOP), so they take no CPU meanwhile."""
     for other in idle:
         other.send_signal(19)
     try:
         before = cpu_seconds(process.pid)
-        result = await load(port, requests, args.duration, args.concurrency)
+        result = await load(port, requests, duration or args.duration, args.concurrency)
         result.cpu = cpu_seconds(process.pid) - before
     finally:
         for other in idle:
@@ -505,12 +509,16 @@ async def run(args: argparse.Namespace) -> None:
             bare_requests = [r.replace(f":{hub_port}\r\n".encode(), f":{bare_port}\r\n".encode())
                              for r in hub_requests]
             # The servers are measured one after the other, never at the same time.
-            hub_result = await measure(hub, hub_port, hub_requests, args, (bare, raw))
-            bare_result = await measure(bare, bare_port, bare_requests, args, (hub, raw))
+            # Audit on and off in the order on, off, off, on (half the duration each), so a change in
+            # what else the machine runs during the measurement weighs on both alike.
+            half = args.duration / 2
+            hub_result = await measure(hub, hub_port, hub_requests, args, (bare, raw), half)
+            bare_result = await measure(bare, bare_port, bare_requests, args, (hub, raw), half)
+            bare_result += await measure(bare, bare_port, bare_requests, args, (hub, raw), half)
+            hub_result += await measure(hub, hub_port, hub_requests, args, (bare, raw), half)
             raw_result = await measure(raw, raw_port, raw_requests, args, (hub, bare))
-            warmup = 1.0
-            hub_cpu, raw_cpu = hub_result.cpu_ms_per_request(warmup), raw_result.cpu_ms_per_request(warmup)
-            bare_cpu = bare_result.cpu_ms_per_request(warmup)
+            hub_cpu, bare_cpu = hub_result.cpu_ms_per_request(2.0), bare_result.cpu_ms_per_request(2.0)
+            raw_cpu = raw_result.cpu_ms_per_request(1.0)
             audit_ratios.append((name, hub_result.rps / bare_result.rps, bare_cpu / hub_cpu))
             for label, r, cpu in (("hub", hub_result, hub_cpu), ("noaudit", bare_result, bare_cpu),
                                   ("raw", raw_result, raw_cpu)):
