@@ -272,6 +272,10 @@ def serve(kind: str, port: int, owner: str, app_url: str, core: int) -> None:
     with contextlib.suppress(AttributeError, OSError):
         os.sched_setaffinity(0, {core})
     app = raw_app(app_url) if kind == "raw" else hub_app(owner, app_url, audit=kind == "hub")
+    if kind != "raw":
+        from schema.app import settle_heap
+
+        settle_heap()  # as `slrt-hub serve` does
     uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools", log_level="warning",
                 access_log=False, lifespan="on")
 

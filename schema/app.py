@@ -92,15 +92,19 @@ def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension] 
 
 
 def settle_heap() -> None:
-    """Move everything built at start-up (modules, the schema, SQLAlchemy's metadata and compiled
-    caches) out of the garbage collector's reach.
+    """For a serving process, once the app is built: move everything built so far (modules, the
+    schema, SQLAlchemy's metadata) out of the garbage collector's reach, and collect the young
+    generation less often.
 
-    Without this every full collection walks those millions of long-lived objects again: measured
-    under load (benchmarks.api), full collections took ~0.4 s each, a third of the server's time.
-    Objects created later are collected as usual, in fewer, larger young collections: a request
-    allocates tens of thousands of short-lived objects, and with the default threshold (700) every
-    request paid for several young and, every few requests, a full collection (in-process,
-    households page: GC 1.3 s -> 0.7 s of CPU over 640 requests).
+    Without this every full collection walks those long-lived objects again: measured under load
+    (benchmarks.api), full collections took ~0.4 s each. A request allocates tens of thousands of
+    short-lived objects, and with the default threshold (700) every request paid for several young
+    and, every few requests, a full collection (in-process, households page: GC 1.3 s -> 0.7 s of
+    CPU over 640 requests). Objects created later are collected as usual.
+
+    Called by the process entry points (``slrt-hub serve``, the benchmark's server), not by
+    ``create_app``: a test process builds many apps, and frozen objects hide from
+    ``gc.get_referrers``, which test tooling (hypothesis) relies on.
     """
     gc.collect()
     gc.freeze()
@@ -212,7 +216,6 @@ def create_app(
         app.state.hub = HubState(settings, make_sessionmaker(bind or engine))  # type: ignore[arg-type]
         app.state.engine = engine or (bind if isinstance(bind, AsyncEngine) else None)
         app.state.auth = AuthState.from_settings(settings)
-        settle_heap()
         try:
             yield
         finally:
