@@ -168,11 +168,12 @@ def serve(
     """Serve the GraphQL API (and GraphiQL in the dev profile) with uvicorn."""
     import uvicorn
 
-    from schema.app import create_app
+    from schema.app import create_app, settle_heap
 
     settings = Settings()
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
-                log_level="info")
+    api = create_app(settings)
+    settle_heap()
+    uvicorn.run(api, host=host or settings.host, port=port or settings.port, log_level="info")
 
 
 @app.command()
@@ -182,7 +183,7 @@ def demo(
     """Everything a newcomer needs: embedded PostgreSQL, migrations, regions, a synthetic population, the API."""
     import uvicorn
 
-    from schema.app import create_app
+    from schema.app import create_app, settle_heap
 
     settings = Settings(port=port)
     urls = _urls(settings)
@@ -200,7 +201,9 @@ def demo(
     print_demo_tokens(settings)
     console.print(f"\n  GraphiQL: [link]http://{settings.host}:{port}/graphql[/link]\n")
     console.print(f"  Dashboard: [link]http://{settings.host}:{port}/dashboard[/link]\n")
-    uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="info")
+    api = create_app(settings)
+    settle_heap()
+    uvicorn.run(api, host=settings.host, port=port, log_level="info")
 
 
 @app.command("match-pending")

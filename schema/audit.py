@@ -73,6 +73,13 @@ class Analysis:
     aggregates: bool = False  # whether any selection reads the analytics figures
 
 
+def _selects_own_id(node: SelectionSetNode) -> bool:
+    """Whether the caller already selects this object's ``id``, unconditionally and under its own
+    name: then ``Seen.walk`` finds the global ID in the result and no extra selection is needed."""
+    return any(isinstance(s, FieldNode) and s.name.value == "id" and s.alias is None and not s.directives
+               for s in node.selections)
+
+
 @functools.lru_cache(maxsize=1024)
 def analyse(schema: GraphQLSchema, query: str) -> Analysis:
     """Read the document once per distinct query: the fields it reads, and a copy that also selects
@@ -103,7 +110,7 @@ def analyse(schema: GraphQLSchema, query: str) -> Analysis:
             parent = type_info.get_parent_type()
             if not isinstance(parent, GraphQLObjectType) or parent.name not in PERSONAL_TYPES:
                 return None
-            if "id" not in parent.fields:
+            if "id" not in parent.fields or _selects_own_id(node):
                 return None
             extra = FieldNode(alias=NameNode(value=ID_ALIAS + parent.name), name=NameNode(value="id"),
                               arguments=(), directives=(), selection_set=None)

@@ -76,7 +76,7 @@ def by_global_id(type_name: str, repository: type[ScopedRepository[Any]]) -> Fet
                 wanted.setdefault(from_global_id(global_id, type_name), []).append(global_id)
             except Invalid:
                 continue
-        rows = await repository(session, principal).get_many(wanted)
+        rows = await repository(session, principal, read_only=True).get_many(wanted)
         return {global_id: row for key, row in rows.items() for global_id in wanted[key]}
 
     return fetch

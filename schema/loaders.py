@@ -45,63 +45,63 @@ def _loader(context: Context, name: str,
 async def _households(context: Context, ids: list[uuid.UUID]) -> list[Household | None]:
     principal = context.require_principal()
     async with context.read_session() as session:
-        found = await HouseholdRepository(session, principal).get_many(ids)
+        found = await HouseholdRepository(session, principal, read_only=True).get_many(ids)
     return [found.get(i) for i in ids]
 
 
 async def _persons(context: Context, ids: list[uuid.UUID]) -> list[Person | None]:
     principal = context.require_principal()
     async with context.read_session() as session:
-        found = await PersonRepository(session, principal).get_many(ids)
+        found = await PersonRepository(session, principal, read_only=True).get_many(ids)
     return [found.get(i) for i in ids]
 
 
 async def _families(context: Context, ids: list[uuid.UUID]) -> list[Family | None]:
     principal = context.require_principal()
     async with context.read_session() as session:
-        found = await FamilyRepository(session, principal).get_many(ids)
+        found = await FamilyRepository(session, principal, read_only=True).get_many(ids)
     return [found.get(i) for i in ids]
 
 
 async def _enrolments(context: Context, ids: list[uuid.UUID]) -> list[Enrolment | None]:
     principal = context.require_principal()
     async with context.read_session() as session:
-        found = await EnrolmentRepository(session, principal).get_many(ids)
+        found = await EnrolmentRepository(session, principal, read_only=True).get_many(ids)
     return [found.get(i) for i in ids]
 
 
 async def _members_of_households(context: Context, ids: list[uuid.UUID]) -> list[list[Person]]:
     principal = context.require_principal()
     async with context.read_session() as session:
-        found = await PersonRepository(session, principal).by_household_ids(ids)
+        found = await PersonRepository(session, principal, read_only=True).by_household_ids(ids)
     return [found.get(i, []) for i in ids]
 
 
 async def _members_of_families(context: Context, ids: list[uuid.UUID]) -> list[list[Person]]:
     principal = context.require_principal()
     async with context.read_session() as session:
-        found = await PersonRepository(session, principal).by_family_ids(ids)
+        found = await PersonRepository(session, principal, read_only=True).by_family_ids(ids)
     return [found.get(i, []) for i in ids]
 
 
 async def _families_of_households(context: Context, ids: list[uuid.UUID]) -> list[list[Family]]:
     principal = context.require_principal()
     async with context.read_session() as session:
-        found = await FamilyRepository(session, principal).by_household_ids(ids)
+        found = await FamilyRepository(session, principal, read_only=True).by_household_ids(ids)
     return [found.get(i, []) for i in ids]
 
 
 async def _enrolments_of_households(context: Context, ids: list[uuid.UUID]) -> list[list[Enrolment]]:
     principal = context.require_principal()
     async with context.read_session() as session:
-        found = await EnrolmentRepository(session, principal).by_household_ids(ids)
+        found = await EnrolmentRepository(session, principal, read_only=True).by_household_ids(ids)
     return [found.get(i, []) for i in ids]
 
 
 async def _enrolments_of_persons(context: Context, ids: list[uuid.UUID]) -> list[list[Enrolment]]:
     principal = context.require_principal()
     async with context.read_session() as session:
-        found = await EnrolmentRepository(session, principal).by_person_ids(ids)
+        found = await EnrolmentRepository(session, principal, read_only=True).by_person_ids(ids)
     return [found.get(i, []) for i in ids]
 
 
@@ -115,7 +115,7 @@ async def _enrolment_pages(context: Context, keys: list[EnrolmentPageKey]) -> li
     principal = context.require_principal()
     found: dict[EnrolmentPageKey, list[Enrolment]] = {}
     async with context.read_session() as session:
-        repository = EnrolmentRepository(session, principal)
+        repository = EnrolmentRepository(session, principal, read_only=True)
         for _, group in groupby(sorted(keys, key=_by_query), key=_by_query):
             same = list(group)
             status, page = same[0][1], same[0][2]
@@ -129,7 +129,7 @@ async def _enrolment_counts(context: Context, keys: list[EnrolmentCountKey]) -> 
     principal = context.require_principal()
     found: dict[EnrolmentCountKey, int] = {}
     async with context.read_session() as session:
-        repository = EnrolmentRepository(session, principal)
+        repository = EnrolmentRepository(session, principal, read_only=True)
         for status in {k[1] for k in keys}:
             ids = [k[0] for k in keys if k[1] == status]
             counts = await repository.counts_by_programme(ids, status)
@@ -139,13 +139,13 @@ async def _enrolment_counts(context: Context, keys: list[EnrolmentCountKey]) -> 
 
 async def _programmes(context: Context, ids: list[uuid.UUID]) -> list[Programme | None]:
     async with context.read_session() as session:
-        found = await ProgrammeRepository(session).get_many(ids)
+        found = await ProgrammeRepository(session, read_only=True).get_many(ids)
     return [found.get(i) for i in ids]
 
 
 async def _partners(context: Context, ids: list[uuid.UUID]) -> list[Partner | None]:
     async with context.read_session() as session:
-        found = await PartnerRepository(session).get_many(ids)
+        found = await PartnerRepository(session, read_only=True).get_many(ids)
     return [found.get(i) for i in ids]
 
 

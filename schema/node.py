@@ -38,24 +38,25 @@ async def resolve_node(context: Context, global_id: str) -> Node | None:
     return await resolver(context, pk)
 
 
-def _via(loader: Callable[[Context], Any], convert: Callable[[Any], Node]) -> NodeResolver:
+def _via(loader: Callable[[Context], Any], convert: Callable[[Any, Context], Node]) -> NodeResolver:
     async def resolve(context: Context, pk: uuid.UUID) -> Node | None:
         row = await loader(context).load(pk)
-        return convert(row) if row is not None else None
+        return convert(row, context) if row is not None else None
 
     return resolve
 
 
-register_node("Household", _via(loaders.households, Household.from_model))
-register_node("Person", _via(loaders.persons, Person.from_model))
-register_node("Family", _via(loaders.families, Family.from_model))
-register_node("Enrolment", _via(loaders.enrolments, Enrolment.from_model))
-register_node("Programme", _via(loaders.programmes, Programme.from_model))
-register_node("Partner", _via(loaders.partners, Partner.from_model))
-register_node("Case", _via(workflow_loaders.cases, Case.from_model))
-register_node("Need", _via(lambda c: workflow_loaders.submissions(c, SubmissionKind.need), Need.from_model))
+register_node("Household", _via(loaders.households, lambda row, _: Household.from_model(row)))
+register_node("Person", _via(loaders.persons, lambda row, context: Person.from_model(row, context.principal)))
+register_node("Family", _via(loaders.families, lambda row, _: Family.from_model(row)))
+register_node("Enrolment", _via(loaders.enrolments, lambda row, _: Enrolment.from_model(row)))
+register_node("Programme", _via(loaders.programmes, lambda row, _: Programme.from_model(row)))
+register_node("Partner", _via(loaders.partners, lambda row, _: Partner.from_model(row)))
+register_node("Case", _via(workflow_loaders.cases, lambda row, _: Case.from_model(row)))
+register_node("Need", _via(lambda c: workflow_loaders.submissions(c, SubmissionKind.need),
+                           lambda row, _: Need.from_model(row)))
 register_node("Complaint", _via(lambda c: workflow_loaders.submissions(c, SubmissionKind.complaint),
-                                Complaint.from_model))
+                                lambda row, _: Complaint.from_model(row)))
 register_node("Proposal", _via(lambda c: workflow_loaders.submissions(c, SubmissionKind.proposal),
-                               Proposal.from_model))
-register_node("Review", _via(workflow_loaders.reviews, Review.from_model))
+                               lambda row, _: Proposal.from_model(row)))
+register_node("Review", _via(workflow_loaders.reviews, lambda row, _: Review.from_model(row)))

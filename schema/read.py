@@ -83,12 +83,13 @@ class ReadQuery:
             raise Forbidden("filtering on disability needs the right to see disability data")
         order = HouseholdOrder(value_of(order_by))
         async with info.context.read_session() as session:
-            found = await household_service.list_households(HouseholdRepository(session, principal), wanted,
-                                                            order, page)
+            repository = HouseholdRepository(session, principal, read_only=True)
+            found = await household_service.list_households(repository, wanted, order, page)
 
         async def count() -> int:
             async with info.context.read_session() as session:
-                return await household_service.count_households(HouseholdRepository(session, principal), wanted)
+                repository = HouseholdRepository(session, principal, read_only=True)
+                return await household_service.count_households(repository, wanted)
 
         return connection([Household.from_model(r) for r in found.items], found, count)
 
@@ -99,8 +100,8 @@ class ReadQuery:
             description="16-digit NIK; surrounding spaces are ignored.")]) -> Person | None:
         principal = info.context.require_principal()
         async with info.context.read_session() as session:
-            row = await person_service.find_by_nik(PersonRepository(session, principal), nik)
-        return Person.from_model(row) if row else None
+            row = await person_service.find_by_nik(PersonRepository(session, principal, read_only=True), nik)
+        return Person.from_model(row, principal) if row else None
 
     @strawberry.field(description="The family card with this KK number (16 digits). Null when unknown or outside "
                                   "your regions; a malformed number is an error with code INVALID_KK.")
@@ -108,7 +109,7 @@ class ReadQuery:
             description="16-digit family card (KK) number.")]) -> Family | None:
         principal = info.context.require_principal()
         async with info.context.read_session() as session:
-            row = await family_service.find_by_kk(FamilyRepository(session, principal), kk)
+            row = await family_service.find_by_kk(FamilyRepository(session, principal, read_only=True), kk)
         return Family.from_model(row) if row else None
 
     @strawberry.field(description="One programme by its global ID. The catalogue is public.")
@@ -119,7 +120,7 @@ class ReadQuery:
     @strawberry.field(description="One programme by its code, e.g. `PKH`. The catalogue is public.")
     async def programme_by_code(self, info: Info, code: str) -> Programme | None:
         async with info.context.read_session() as session:
-            row = await ProgrammeRepository(session).by_code(code)
+            row = await ProgrammeRepository(session, read_only=True).by_code(code)
         return Programme.from_model(row) if row else None
 
     @strawberry.field(description="The programme catalogue, by code, a page at a time (`first` at most 100).")
@@ -129,11 +130,11 @@ class ReadQuery:
         page = page_args(info, first, after)
         hub_level = models.ProgrammeLevel(value_of(level)) if level else None
         async with info.context.read_session() as session:
-            found = to_page(await ProgrammeRepository(session).page(page, hub_level), page)
+            found = to_page(await ProgrammeRepository(session, read_only=True).page(page, hub_level), page)
 
         async def count() -> int:
             async with info.context.read_session() as session:
-                repository = ProgrammeRepository(session)
+                repository = ProgrammeRepository(session, read_only=True)
                 return await repository.count(repository.filtered(hub_level))
 
         return connection([Programme.from_model(r) for r in found.items], found, count)
@@ -142,10 +143,10 @@ class ReadQuery:
     async def partners(self, info: Info, first: First = None, after: After = None) -> Connection[Partner]:
         page = page_args(info, first, after)
         async with info.context.read_session() as session:
-            found = to_page(await PartnerRepository(session).page(page), page)
+            found = to_page(await PartnerRepository(session, read_only=True).page(page), page)
 
         async def count() -> int:
             async with info.context.read_session() as session:
-                return await PartnerRepository(session).count_all()
+                return await PartnerRepository(session, read_only=True).count_all()
 
         return connection([Partner.from_model(r) for r in found.items], found, count)

@@ -40,7 +40,8 @@ async def set_scope(session: AsyncSession, principal: Principal) -> None:
     ``is_local = true``: the setting dies with the transaction, so a pooled connection never
     carries one caller's scope into the next caller's request.
     """
-    await session.execute(SET_SCOPE, {"scope": principal.scope.as_setting()})
+    # On the session's connection (same transaction): a text statement needs nothing from the ORM.
+    await (await session.connection()).execute(SET_SCOPE, {"scope": principal.scope.as_setting()})
 
 
 @asynccontextmanager

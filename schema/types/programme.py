@@ -133,7 +133,7 @@ class Enrolment(Node):
         if self.person_pk is None:
             return None
         row = await loaders.persons(info.context).load(self.person_pk)
-        return Person.from_model(row) if row else None
+        return Person.from_model(row, info.context.principal) if row else None
 
     @strawberry.field(description="The family card enrolled, for programmes that enrol families.")
     async def family(self, info: Info) -> Family | None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from auth.principal import Principal
 from hub import models
 from hub.household.repository import HouseholdRepository
 from hub.masking import detail_for, disability_for, mask_kk_for, mask_nik_for
@@ -84,7 +85,8 @@ class Household(Node):
     @strawberry.field(description="The people living in the household, head first.")
     async def members(self, info: Info) -> list[Person]:
         rows = await loaders.members_of_household(info.context).load(self.pk)
-        return [Person.from_model(r) for r in rows]
+        principal = info.context.principal
+        return [Person.from_model(r, principal) for r in rows]
 
     @strawberry.field(description="Family cards (KK) held by members of this household; usually one.")
     async def families(self, info: Info) -> list[Family]:
@@ -125,7 +127,8 @@ class Family(Node):
     @strawberry.field(description="The people listed on this family card, head first.")
     async def members(self, info: Info) -> list[Person]:
         rows = await loaders.members_of_family(info.context).load(self.pk)
-        return [Person.from_model(r) for r in rows]
+        principal = info.context.principal
+        return [Person.from_model(r, principal) for r in rows]
 
 
 @strawberry.federation.type(keys=["id"], description=(
@@ -142,60 +145,51 @@ class Person(Node):
     status: RecordStatus = strawberry.field(description="Whether the record is in the registry or proposed.")
     village_code: str = strawberry.field(description="Village code of the person's household.")
     updated_at: datetime = strawberry.field(description="When the hub last changed this record.")
+    # Masked for the caller when the object is built, so reading them is plain attribute access
+    # (a resolver per field per person was a large share of a members list's cost).
+    nik: str = strawberry.field(description="16-digit NIK (Nomor Induk Kependudukan) as received, normalised "
+                                            "when valid; masked (`3314**********01`) unless your role may see "
+                                            "full NIKs.")
+    birth_date: date | None = strawberry.field(description="Date of birth, when known. Null unless your role may "
+                                                           "see personal details (a programme owner may not: it "
+                                                           "reads `birthYear`).")
+    birth_year: int | None = strawberry.field(description="Year of birth, when the date is known. Shown to every "
+                                                          "role that reads persons.")
+    birth_place: str | None = strawberry.field(description="Place of birth, when known. Null unless your role may "
+                                                           "see personal details.")
+    has_disability: bool | None = strawberry.field(description="True when any disability is recorded. Null "
+                                                               "unless your role may see disability and health "
+                                                               "data.")
+    disabilities: list[str] | None = strawberry.field(description="Recorded disability categories; empty when "
+                                                                  "none. Null unless your role may see disability "
+                                                                  "and health data.")
     pk: strawberry.Private[uuid.UUID]
     household_pk: strawberry.Private[uuid.UUID]
     family_pk: strawberry.Private[uuid.UUID | None]
-    raw_nik: strawberry.Private[str]
-    raw_has_disability: strawberry.Private[bool]
-    raw_disabilities: strawberry.Private[list[str]]
-    raw_birth_date: strawberry.Private[date | None]
-    raw_birth_place: strawberry.Private[str | None]
 
     @classmethod
-    def from_model(cls, row: models.Person) -> Person:
+    def from_model(cls, row: models.Person, principal: Principal | None) -> Person:
+        """The API's view of ``row`` for ``principal``: NIK masked, personal details and disability
+        fields withheld unless the principal's role may see them."""
         d = row.__dict__
+        birth_date = d["birth_date"]
         return build(cls, {
             "id": to_global_id("Person", d["id"]), "pk": d["id"], "household_pk": d["household_id"],
-            "family_pk": d["family_id"], "raw_nik": d["nik"], "nik_valid": d["nik_valid"],
+            "family_pk": d["family_id"], "nik": mask_nik_for(principal, d["nik"]), "nik_valid": d["nik_valid"],
             "nik_flags": d["nik_flags"] or [], "name": d["name"], "sex": _SEX.get(d["sex"]),
-            "raw_birth_date": d["birth_date"], "raw_birth_place": d["birth_place"],
+            "birth_date": detail_for(principal, birth_date),
+            "birth_year": birth_date.year if birth_date else None,
+            "birth_place": detail_for(principal, d["birth_place"]),
             "relationship_to_head": _RELATIONSHIP[d["relationship_to_head"]],
-            "raw_has_disability": d["has_disability"], "raw_disabilities": d["disabilities"] or [],
+            "has_disability": disability_for(principal, d["has_disability"]),
+            "disabilities": disability_for(principal, d["disabilities"] or []),
             "life_status": _LIFE_STATUS[d["life_status"]], "status": _RECORD_STATUS[d["status"]],
             "village_code": d["village_code"], "updated_at": d["updated_at"]})
-
-    @strawberry.field(description="16-digit NIK (Nomor Induk Kependudukan) as received, normalised when valid; "
-                                  "masked (`3314**********01`) unless your role may see full NIKs.")
-    def nik(self, info: Info) -> str:
-        return mask_nik_for(info.context.principal, self.raw_nik)
-
-    @strawberry.field(description="Date of birth, when known. Null unless your role may see personal details "
-                                  "(a programme owner may not: it reads `birthYear`).")
-    def birth_date(self, info: Info) -> date | None:
-        return detail_for(info.context.principal, self.raw_birth_date)
-
-    @strawberry.field(description="Year of birth, when the date is known. Shown to every role that reads persons.")
-    def birth_year(self) -> int | None:
-        return self.raw_birth_date.year if self.raw_birth_date else None
-
-    @strawberry.field(description="Place of birth, when known. Null unless your role may see personal details.")
-    def birth_place(self, info: Info) -> str | None:
-        return detail_for(info.context.principal, self.raw_birth_place)
-
-    @strawberry.field(description="True when any disability is recorded. Null unless your role may see "
-                                  "disability and health data.")
-    def has_disability(self, info: Info) -> bool | None:
-        return disability_for(info.context.principal, self.raw_has_disability)
-
-    @strawberry.field(description="Recorded disability categories; empty when none. Null unless your role may "
-                                  "see disability and health data.")
-    def disabilities(self, info: Info) -> list[str] | None:
-        return disability_for(info.context.principal, self.raw_disabilities)
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Person | None:
         row = await resolve_entity(info, "Person", str(id), _PERSONS)
-        return cls.from_model(row) if row else None
+        return cls.from_model(row, info.context.principal) if row else None
 
     @strawberry.field(description="The household the person lives in.")
     async def household(self, info: Info) -> Household | None:

@@ -25,6 +25,13 @@ def test_production_starts_with_real_secrets() -> None:
     assert settings.is_dev is False
 
 
+def test_production_refuses_to_switch_the_access_log_off() -> None:
+    # The benchmarks measure the hub with audit_reads=False; production must never run that way.
+    with pytest.raises(ValidationError, match="SLRT_AUDIT_READS may not be false"):
+        Settings(profile=Profile.prod, credentials_key="k" * 32, token_secret="t" * 32,
+                 database_url="postgresql://db/slrt", audit_reads=False, _env_file=None)
+
+
 def test_environment_is_read_with_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLRT_CORS_ORIGINS", "https://a.example, https://b.example")
     monkeypatch.setenv("SLRT_PAGE_MAX", "50")

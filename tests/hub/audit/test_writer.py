@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from hub.audit.repository import AccessLogRepository
 from hub.audit.service import Access
@@ -33,3 +33,27 @@ async def test_a_failed_batch_fails_every_waiter(connection: AsyncConnection, mo
     results = await asyncio.gather(*(writer.write(Access(principal=None, outcome="denied")) for _ in range(5)),
                                    return_exceptions=True)
     assert [type(r) for r in results] == [RuntimeError] * 5
+
+
+async def test_entries_are_committed_when_write_returns(app_engine: AsyncEngine, owner_session: AsyncSession) -> None:
+    # Bound to an engine (as the app is), each batch is one INSERT in autocommit mode: once write()
+    # returns, another connection sees the entries.
+    writer = AuditWriter(make_sessionmaker(app_engine))
+    names = [f"committed-{n}" for n in range(3)]
+    await asyncio.gather(*(writer.write(Access(principal=None, outcome="denied", operation_name=name))
+                           for name in names))
+    found = (await owner_session.execute(
+        select(AccessLog.operation_name).where(AccessLog.operation_name.in_(names)))).scalars().all()
+    assert sorted(found) == names
+
+
+async def test_a_failed_autocommit_batch_fails_every_waiter(app_engine: AsyncEngine,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(self: AccessLogRepository, rows: list[dict[str, Any]]) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(AccessLogRepository, "insert_many", broken)
+    writer = AuditWriter(make_sessionmaker(app_engine))
+    results = await asyncio.gather(*(writer.write(Access(principal=None, outcome="denied")) for _ in range(3)),
+                                   return_exceptions=True)
+    assert [type(r) for r in results] == [RuntimeError] * 3
