@@ -49,7 +49,8 @@ from schema.workflow.boundary import read_session
 
 log = logging.getLogger(__name__)
 
-PERSONAL_TYPES = frozenset({"Person", "Household", "Family", "Enrolment", "Need", "Complaint", "Case", "Review"})
+PERSONAL_TYPES = frozenset({"Person", "Household", "Family", "Enrolment", "Need", "Complaint", "Proposal", "Case",
+                            "Review"})
 # Types whose reading is itself recorded: personal data, the access log (auditors are audited), API clients.
 AUDITED_TYPES = PERSONAL_TYPES | {"AccessLog", "ApiClient", "ApiClientRegistration"}
 # The analytics roots: reading them is recorded too, as an aggregate read (counts, no records).

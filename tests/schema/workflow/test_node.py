@@ -298,3 +298,22 @@ async def test_review_ids_are_typed_and_node_reads_are_audited(
         event.remove(app_engine.sync_engine, "before_cursor_execute", capture)
     assert len(written) == 1
     assert f"Review:{reviews['need'].id}" in str(written[0])
+
+
+async def test_proposals_read_are_recorded_in_the_access_log(api: Api, rows: Rows, app_engine: AsyncEngine) -> None:
+    # A proposal's payload carries personal data (a correction's old and new values): reading one is a
+    # personal read like reading the person.
+    written: list[Any] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if statement.startswith("INSERT INTO access_logs"):
+            written.append(parameters)
+
+    event.listen(app_engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        body = await api(FACILITATOR, "{ proposals(first: 10) { nodes { payload } } }")
+    finally:
+        event.remove(app_engine.sync_engine, "before_cursor_execute", capture)
+    assert body["data"]["proposals"]["nodes"] == [{"payload": {"address": "Jl. Baru 2"}}]
+    assert len(written) == 1
+    assert f"Proposal:{rows.proposal.id}" in str(written[0])
