@@ -15,8 +15,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from auth.principal import Principal
-from hub.db.engine import set_scope, unit_of_work
-from hub.errors import Forbidden, HubError, Invalid
+from hub.db.engine import unit_of_work
+from hub.errors import Forbidden, HubError, Invalid, UpstreamUnavailable
 from hub.models import Connector as ConnectorModel
 from hub.models import QuarantinedRecord as QuarantineModel
 from hub.models import SyncRun as SyncRunModel
@@ -27,8 +27,9 @@ from schema.errors import ErrorCode, UserError
 from schema.ids import from_global_id, to_global_id
 
 
-@strawberry.enum(description="How a sync run ended (or that it is still running).")
+@strawberry.enum(description="How a sync run ended, or that it is still waiting for a worker (QUEUED) or running.")
 class SyncRunStatus(Enum):
+    QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     MISMATCH = "mismatch"
@@ -55,6 +56,8 @@ class SyncRun:
     quarantined: int = strawberry.field(description="Records set aside with a reason (see `quarantine`).")
     duplicate_pages: int = strawberry.field(description="Pages the source sent twice; detected and fetched again.")
     out_of_order_pages: int = strawberry.field(description="Pages sent out of order; detected and fetched again.")
+    removed: int = strawberry.field(description="Records the source deleted since the hub last had them: kept in "
+                                    "the hub, archived and stamped removedAtSource (never hard-deleted).")
     error: str | None = strawberry.field(description="Why the run failed. Never contains credentials.")
     reconciliation: JSON | None = strawberry.field(
         description="Per region: the source's and the hub's counts and whether their digests match.")
@@ -65,7 +68,7 @@ class SyncRun:
                    resumed=run.resumed, started_at=run.started_at, finished_at=run.finished_at, pages=run.pages,
                    fetched=run.fetched, inserted=run.inserted, updated=run.updated, unchanged=run.unchanged,
                    quarantined=run.quarantined, duplicate_pages=run.duplicate_pages,
-                   out_of_order_pages=run.out_of_order_pages, error=run.error,
+                   out_of_order_pages=run.out_of_order_pages, removed=run.removed, error=run.error,
                    reconciliation=JSON(run.reconciliation) if run.reconciliation is not None else None)
 
 
@@ -232,23 +235,22 @@ class ConnectorMutation:
         except HubError as exc:
             return _error(exc)
 
-    @strawberry.mutation(description="Run a sync now and return the finished run. A run already under way "
-                         "elsewhere makes this one SKIPPED.")
+    @strawberry.mutation(description="Queue a sync for the workers and return the run at once, status QUEUED; "
+                         "follow it in `runs` (QUEUED -> RUNNING -> SUCCEEDED/MISMATCH/FAILED). While a run of "
+                         "this connector is queued or running, nothing is queued and the answer is the error "
+                         "SYNC_IN_PROGRESS, whose message names that run.")
     async def run_sync(self, info: Info, id: strawberry.ID, full: bool = False) -> SyncRunResult:
         try:
             principal = _require(info)
             async with unit_of_work(info.context.sessionmaker, principal) as session:
                 connector = await service.get_connector(session, principal, from_global_id(id, "Connector"))
-            source: Any = build_source(connector, info.context.settings)
-            try:
-                result = await service.run_sync(info.context.sessionmaker, connector, source, full=full,
-                                                page_size=info.context.settings.sync_page_size)
-            finally:
-                await source.aclose()
-            async with info.context.sessionmaker() as session:
-                await set_scope(session, principal)
-                run = await session.get(SyncRunModel, result.run_id)
-            assert run is not None
+            if info.context.sync_queue is None:
+                raise UpstreamUnavailable("no job queue is configured; runs cannot be queued")
+            run = await service.enqueue_sync(info.context.sessionmaker, principal, connector,
+                                             info.context.sync_queue, full=full)
             return SyncRun.from_model(run)
+        except service.SyncInProgress as exc:
+            existing = f" (run {to_global_id('SyncRun', exc.run_id)})" if exc.run_id else ""
+            return UserError(code=ErrorCode.SYNC_IN_PROGRESS, message=exc.message + existing)
         except HubError as exc:
             return _error(exc)

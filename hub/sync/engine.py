@@ -123,6 +123,7 @@ class SyncEngine:
         period: str | None = None,
         on_page: Callable[[Progress], None] | None = None,
         max_page_refetches: int = 20,
+        queued_run: uuid.UUID | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.connector_id = connector.id
@@ -135,6 +136,7 @@ class SyncEngine:
         self.on_page = on_page
         self.max_page_refetches = max_page_refetches
         self.progress = Progress()
+        self.queued_run = queued_run
 
     @asynccontextmanager
     async def _tx(self) -> Any:
@@ -156,14 +158,18 @@ class SyncEngine:
         return result
 
     async def _skipped(self) -> RunResult:
+        error = "another worker is running this connector"
         async with self._tx() as repo:
-            run = SyncRun(connector_id=self.connector_id, status=RunStatus.skipped, full=self.full,
-                          error="another worker is running this connector")
-            repo.session.add(run)
-            await repo.session.flush()
-            await repo.finish_run(run.id, RunStatus.skipped, error=run.error)
+            if self.queued_run is not None:
+                run_id = self.queued_run
+            else:
+                run = SyncRun(connector_id=self.connector_id, status=RunStatus.skipped, full=self.full, error=error)
+                repo.session.add(run)
+                await repo.session.flush()
+                run_id = run.id
+            await repo.finish_run(run_id, RunStatus.skipped, error=error)
         log.info("sync %s skipped: another worker holds the lock", self.connector_id)
-        return RunResult(run.id, RunStatus.skipped, self.progress, error=run.error)
+        return RunResult(run_id, RunStatus.skipped, self.progress, error=error)
 
     async def _run_locked(self) -> RunResult:
         async with self._tx() as repo:
@@ -176,10 +182,17 @@ class SyncEngine:
             else:
                 cursor, page, full, run_watermark = None, 0, self.full, None
                 since = None if self.full or checkpoint is None else checkpoint.watermark
-            run = SyncRun(connector_id=self.connector_id, status=RunStatus.running, full=full, resumed=resume)
-            repo.session.add(run)
-            await repo.session.flush()
-            run_id = run.id
+            if self.queued_run is not None:
+                if not await repo.take_queued(self.queued_run, full=full, resumed=resume):
+                    # Already taken or finished (a job delivered twice): nothing to do, nothing to record.
+                    return RunResult(self.queued_run, RunStatus.skipped, self.progress,
+                                     error="the queued run was no longer waiting")
+                run_id = self.queued_run
+            else:
+                run = SyncRun(connector_id=self.connector_id, status=RunStatus.running, full=full, resumed=resume)
+                repo.session.add(run)
+                await repo.session.flush()
+                run_id = run.id
             await repo.save_checkpoint(self.connector_id, run_id=run_id, cursor=cursor, page=page, in_progress=True,
                                        full=full, since=since, run_watermark=run_watermark)
         try:

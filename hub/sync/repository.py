@@ -16,6 +16,7 @@ from hub.db.repository import ScopedRepository
 from hub.models import Connector, QuarantinedRecord, RunStatus, SyncCheckpoint, SyncRun
 
 LOCK_NAMESPACE = 0x534C5254  # "SLRT": the first key of every sync advisory lock
+ENQUEUE_NAMESPACE = 0x534C5251  # "SLRQ": serialises the queueing of one connector's runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +235,36 @@ class SyncRepository:
         got = await self.session.scalar(text("SELECT pg_try_advisory_xact_lock(:ns, hashtext(:key))"),
                                         {"ns": LOCK_NAMESPACE, "key": str(connector_id)})
         return bool(got)
+
+    async def lock_enqueue(self, connector_id: uuid.UUID) -> None:
+        """Wait for other requests queueing this connector (until this transaction ends)."""
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(:ns, hashtext(:key))"),
+                                   {"ns": ENQUEUE_NAMESPACE, "key": str(connector_id)})
+
+    async def is_running(self, connector_id: uuid.UUID) -> bool:
+        """Whether some session holds the connector's run lock, read from ``pg_locks`` without taking it."""
+        held = await self.session.scalar(text("""
+            SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2
+                           AND classid = CAST(:ns AS oid) AND objid = CAST(hashtext(:key) AS oid))"""),
+                                         {"ns": LOCK_NAMESPACE, "key": str(connector_id)})
+        return bool(held)
+
+    async def queued_run(self, connector_id: uuid.UUID) -> uuid.UUID | None:
+        return await self.session.scalar(
+            select(SyncRun.id).where(SyncRun.connector_id == connector_id, SyncRun.status == RunStatus.queued)
+            .order_by(SyncRun.started_at).limit(1))
+
+    async def running_run(self, connector_id: uuid.UUID) -> uuid.UUID | None:
+        return await self.session.scalar(
+            select(SyncRun.id).where(SyncRun.connector_id == connector_id, SyncRun.status == RunStatus.running)
+            .order_by(SyncRun.started_at.desc()).limit(1))
+
+    async def take_queued(self, run_id: uuid.UUID, *, full: bool, resumed: bool) -> bool:
+        """Turn a ``queued`` run into the running one. False when it is not queued (any more)."""
+        result = await self.session.execute(
+            update(SyncRun).where(SyncRun.id == run_id, SyncRun.status == RunStatus.queued)
+            .values(status=RunStatus.running, full=full, resumed=resumed, started_at=text("now()")))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def connector(self, connector_id: uuid.UUID) -> Connector | None:
         return await self.session.get(Connector, connector_id)

@@ -16,8 +16,9 @@ from auth.principal import NATIONAL, Principal, Role
 from connectors.errors import ConnectorError
 from connectors.ports import EnrolmentSource, RegistrySource
 from hub.config import Settings
-from hub.errors import Forbidden, Invalid, NotFound
-from hub.models import Connector, QuarantinedRecord, SyncRun
+from hub.db.engine import set_scope
+from hub.errors import Conflict, Forbidden, Invalid, NotFound, UpstreamUnavailable
+from hub.models import Connector, QuarantinedRecord, RunStatus, SyncRun
 from hub.sync.engine import Progress, RunResult, SyncEngine
 from hub.sync.repository import QuarantineRepository, SyncRepository
 from hub.sync.secrets import seal
@@ -35,6 +36,22 @@ class Closable(Protocol):
 
 
 SourceFactory = Callable[[Connector], Any]
+
+
+class SyncQueue(Protocol):
+    """Where a requested sync goes to wait for a worker (``hub.sync.jobs.ProcrastinateQueue``)."""
+
+    async def defer_sync(self, connector_id: uuid.UUID, run_id: uuid.UUID, full: bool) -> None: ...
+
+
+class SyncInProgress(Conflict):
+    """A run of the connector is already queued or running; ``run_id`` says which (None: running, no row)."""
+
+    code = "SYNC_IN_PROGRESS"
+
+    def __init__(self, run_id: uuid.UUID | None) -> None:
+        super().__init__("a sync of this connector is already queued or running", run_id=run_id)
+        self.run_id = run_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +157,46 @@ async def test_connection(client: Closable) -> str | None:
     return None
 
 
+async def enqueue_sync(sessionmaker: async_sessionmaker[AsyncSession], principal: Principal,
+                       connector: Connector, queue: SyncQueue, *, full: bool = False) -> SyncRun:
+    """Record a ``queued`` run and hand it to the worker queue; return at once.
+
+    One run per connector: while a run of it is queued, or a worker holds its advisory lock, this raises
+    ``SyncInProgress`` (with the queued run's id, when there is one) instead of queueing a second one.
+    Enqueuers of one connector are serialised by their own advisory lock, so two concurrent requests
+    cannot both queue. The run row commits before the job is deferred: a job whose run row is missing
+    (the commit failed) is dropped by the worker; a row whose job could not be deferred is marked failed.
+    """
+    if connector.kind == "dukcapil":
+        raise Invalid("a Dukcapil connector verifies NIKs; it has nothing to pull", field="connector")
+    async with sessionmaker() as session, session.begin():
+        await set_scope(session, principal)
+        repo = SyncRepository(session)
+        await repo.lock_enqueue(connector.id)
+        waiting = await repo.queued_run(connector.id)
+        if waiting is not None:
+            raise SyncInProgress(waiting)
+        if await repo.is_running(connector.id):
+            raise SyncInProgress(await repo.running_run(connector.id))
+        run = SyncRun(connector_id=connector.id, status=RunStatus.queued, full=full)
+        session.add(run)
+        await session.flush()
+        run_id = run.id
+    try:
+        await queue.defer_sync(connector.id, run_id, full)
+    except Exception as exc:  # the queue is a separate connection; whatever broke, the run must not wait forever
+        async with sessionmaker() as session, session.begin():
+            await set_scope(session, principal)
+            await SyncRepository(session).finish_run(run_id, RunStatus.failed,
+                                                     error=f"could not queue the run: {type(exc).__name__}")
+        raise UpstreamUnavailable("the job queue is unavailable; the run was not queued") from exc
+    async with sessionmaker() as session:
+        await set_scope(session, principal)
+        queued = await session.get(SyncRun, run_id)
+    assert queued is not None
+    return queued
+
+
 async def run_sync(
     sessionmaker: async_sessionmaker[AsyncSession],
     connector: Connector,
@@ -148,9 +205,12 @@ async def run_sync(
     full: bool = False,
     page_size: int = 500,
     on_page: Callable[[Progress], None] | None = None,
+    queued_run: uuid.UUID | None = None,
 ) -> RunResult:
+    """Run a sync here and now (the worker, the CLI). ``queued_run``: the ``queued`` run row to carry on."""
     if connector.kind in ("dukcapil",):
         raise Invalid("a Dukcapil connector verifies NIKs; it has nothing to pull", field="connector")
     engine = SyncEngine(sessionmaker, connector, source, full=full,
-                        page_size=int((connector.options or {}).get("page_size", page_size)), on_page=on_page)
+                        page_size=int((connector.options or {}).get("page_size", page_size)), on_page=on_page,
+                        queued_run=queued_run)
     return await engine.run()
