@@ -18,6 +18,8 @@ from auth.principal import Principal
 from hub.db.engine import unit_of_work
 from hub.errors import Forbidden, HubError, Invalid, UpstreamUnavailable
 from hub.models import Connector as ConnectorModel
+from hub.models import OutboxMessage as OutboxModel
+from hub.models import OutboxStatus as OutboxStatusModel
 from hub.models import QuarantinedRecord as QuarantineModel
 from hub.models import SyncRun as SyncRunModel
 from hub.sync import service
@@ -158,6 +160,40 @@ class ConnectionTest:
     message: str | None = strawberry.field(description="What went wrong, when it did. Never contains credentials.")
 
 
+@strawberry.enum(description="Where an outbox message stands.")
+class OutboxStatus(Enum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+@strawberry.type(description="A push to another system (SIKS-NG proposal or prelist, Baznas referral). The payload "
+                 "(personal data) is not exposed here; the topic, state and last error are.")
+class OutboxMessage:
+    id: strawberry.ID
+    topic: str = strawberry.field(description="siks-ng.proposal, siks-ng.prelist or baznas.referral.")
+    status: OutboxStatus = strawberry.field(description="FAILED: the receiver refused it for good; see lastError.")
+    attempts: int
+    last_error: str | None = strawberry.field(description="The last refusal or failure. Never contains credentials.")
+    village_code: str = strawberry.field(description="The region the message is about.")
+    created_at: datetime
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+
+    @classmethod
+    def from_model(cls, m: OutboxModel) -> OutboxMessage:
+        return cls(id=to_global_id("OutboxMessage", m.id), topic=m.topic, status=OutboxStatus(m.status.value),
+                   attempts=m.attempts, last_error=m.last_error, village_code=m.village_code,
+                   created_at=m.created_at, next_attempt_at=m.next_attempt_at, delivered_at=m.delivered_at)
+
+
+@strawberry.type(description="The outcome of `retryFailedOutboxMessages`.")
+class OutboxRetry:
+    retried: int = strawberry.field(description="Failed messages of your regions set to be sent again.")
+
+
+OutboxMessageResult = Annotated[OutboxMessage | UserError, strawberry.union("OutboxMessageResult")]
+OutboxRetryResult = Annotated[OutboxRetry | UserError, strawberry.union("OutboxRetryResult")]
 ConnectorResult = Annotated[Connector | UserError, strawberry.union("ConnectorResult")]
 ConnectionTestResult = Annotated[ConnectionTest | UserError, strawberry.union("ConnectionTestResult")]
 SyncRunResult = Annotated[SyncRun | UserError, strawberry.union("SyncRunResult")]
@@ -200,8 +236,40 @@ class ConnectorQuery:
             raise
 
 
+    @strawberry.field(description="Outbox messages of your regions (your regency's; all with national scope), "
+                      "newest first. Default: the failed ones.")
+    async def outbox(self, info: Info, status: OutboxStatus | None = OutboxStatus.FAILED,
+                     limit: int = 50) -> list[OutboxMessage]:
+        principal = _require(info)
+        async with unit_of_work(info.context.sessionmaker, principal) as session:
+            rows = await service.list_outbox(session, principal, limit=min(limit, 200),
+                                             status=OutboxStatusModel(status.value) if status else None)
+        return [OutboxMessage.from_model(m) for m in rows]
+
+
 @strawberry.type
 class ConnectorMutation:
+    @strawberry.mutation(description="Send a FAILED outbox message again at the next delivery round, with the same "
+                         "idempotency key. ILLEGAL_TRANSITION for a message that is not FAILED; NOT_FOUND outside "
+                         "your regions.")
+    async def retry_outbox_message(self, info: Info, id: strawberry.ID) -> OutboxMessageResult:
+        try:
+            principal = _require(info)
+            async with unit_of_work(info.context.sessionmaker, principal) as session:
+                message = await service.retry_outbox(session, principal, from_global_id(id, "OutboxMessage"))
+                return OutboxMessage.from_model(message)
+        except HubError as exc:
+            return _error(exc)
+
+    @strawberry.mutation(description="Send every FAILED outbox message of your regions again.")
+    async def retry_failed_outbox_messages(self, info: Info) -> OutboxRetryResult:
+        try:
+            principal = _require(info)
+            async with unit_of_work(info.context.sessionmaker, principal) as session:
+                return OutboxRetry(retried=await service.retry_failed_outbox(session, principal))
+        except HubError as exc:
+            return _error(exc)
+
     @strawberry.mutation(description="Configure a new connector for one of your regions.")
     async def create_connector(self, info: Info, input: ConnectorInput) -> ConnectorResult:
         try:

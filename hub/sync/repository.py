@@ -12,8 +12,17 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.permissions import Permission
 from hub.db.repository import ScopedRepository
-from hub.models import Connector, QuarantinedRecord, RunStatus, SyncCheckpoint, SyncRun
+from hub.models import (
+    Connector,
+    OutboxMessage,
+    OutboxStatus,
+    QuarantinedRecord,
+    RunStatus,
+    SyncCheckpoint,
+    SyncRun,
+)
 
 LOCK_NAMESPACE = 0x534C5254  # "SLRT": the first key of every sync advisory lock
 ENQUEUE_NAMESPACE = 0x534C5251  # "SLRQ": serialises the queueing of one connector's runs
@@ -429,3 +438,25 @@ class QuarantineRepository(ScopedRepository[QuarantinedRecord]):
         if not include_resolved:
             stmt = stmt.where(QuarantinedRecord.resolved_at.is_(None))
         return await self.get_all(self.readable(stmt.order_by(QuarantinedRecord.created_at.desc()).limit(limit)))
+
+
+class OutboxRepository(ScopedRepository[OutboxMessage]):
+    """Outbox messages as a connector admin reads and retries them: region scope applied by ``readable``."""
+
+    model = OutboxMessage
+    read_permission = Permission.manage_connectors
+    programme_scoped = False
+
+    async def listed(self, status: OutboxStatus | None, limit: int) -> Sequence[OutboxMessage]:
+        stmt = select(OutboxMessage)
+        if status is not None:
+            stmt = stmt.where(OutboxMessage.status == status)
+        return await self.get_all(self.readable(stmt.order_by(OutboxMessage.created_at.desc()).limit(limit)))
+
+    async def failed_for_update(self) -> Sequence[OutboxMessage]:
+        stmt = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.failed)
+        return await self.get_all(self.readable(stmt.order_by(OutboxMessage.created_at)).with_for_update())
+
+    async def get_for_update(self, message_id: uuid.UUID) -> OutboxMessage | None:
+        return await self.get_one_or_none(
+            self.readable().where(OutboxMessage.id == message_id).with_for_update())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from croniter import croniter  # type: ignore[import-untyped,unused-ignore]  # hints exist only in some versions
@@ -17,10 +17,10 @@ from connectors.errors import ConnectorError
 from connectors.ports import EnrolmentSource, RegistrySource
 from hub.config import Settings
 from hub.db.engine import set_scope
-from hub.errors import Conflict, Forbidden, Invalid, NotFound, UpstreamUnavailable
-from hub.models import Connector, QuarantinedRecord, RunStatus, SyncRun
+from hub.errors import Conflict, Forbidden, HubError, Invalid, NotFound, UpstreamUnavailable
+from hub.models import Connector, OutboxMessage, OutboxStatus, QuarantinedRecord, RunStatus, SyncRun
 from hub.sync.engine import Progress, RunResult, SyncEngine
-from hub.sync.repository import QuarantineRepository, SyncRepository
+from hub.sync.repository import OutboxRepository, QuarantineRepository, SyncRepository
 from hub.sync.secrets import seal
 from hub.sync.urls import validate_base_url
 
@@ -214,3 +214,46 @@ async def run_sync(
                         page_size=int((connector.options or {}).get("page_size", page_size)), on_page=on_page,
                         queued_run=queued_run)
     return await engine.run()
+
+
+def _outbox_manager(principal: Principal) -> None:
+    if principal.role not in MANAGERS:
+        raise Forbidden("the outbox is managed by district IT admins")
+
+
+async def list_outbox(session: AsyncSession, principal: Principal, *, status: OutboxStatus | None = None,
+                      limit: int = 50) -> Sequence[OutboxMessage]:
+    """Outbox messages of the caller's regions, newest first (a district IT admin: their regency)."""
+    _outbox_manager(principal)
+    return await OutboxRepository(session, principal).listed(status, limit)
+
+
+def _requeue(message: OutboxMessage, principal: Principal) -> None:
+    message.status = OutboxStatus.pending
+    message.next_attempt_at = datetime.now(UTC)
+    message.last_error = f"retry asked by {principal.subject} after: {message.last_error or 'no error recorded'}"[:2000]
+
+
+async def retry_outbox(session: AsyncSession, principal: Principal, message_id: uuid.UUID) -> OutboxMessage:
+    """Send a failed message again at the next delivery round (same idempotency key: the receiver
+    answers a resend that it had in fact accepted with its first receipt). Only failed messages."""
+    _outbox_manager(principal)
+    message = await OutboxRepository(session, principal).get_for_update(message_id)
+    if message is None:
+        raise NotFound("no such outbox message")
+    if message.status is not OutboxStatus.failed:
+        raise HubError(f"only failed messages are retried; this one is {message.status.value}",
+                       code="ILLEGAL_TRANSITION")
+    _requeue(message, principal)
+    await session.flush()
+    return message
+
+
+async def retry_failed_outbox(session: AsyncSession, principal: Principal) -> int:
+    """Retry every failed message of the caller's regions. Returns how many."""
+    _outbox_manager(principal)
+    messages = await OutboxRepository(session, principal).failed_for_update()
+    for message in messages:
+        _requeue(message, principal)
+    await session.flush()
+    return len(messages)
