@@ -24,9 +24,9 @@ from connectors.ports import (
     Relationship,
     Sex,
     Submission,
-    SubmissionKind,
     SubmissionReceipt,
 )
+from connectors.siks_ng.submissions import to_wire
 
 SYSTEM = "siks-ng"
 
@@ -157,9 +157,9 @@ class SiksNgClient:
         return tallies
 
     async def submit(self, submission: Submission) -> SubmissionReceipt:
-        path = "/api/v1/usulan" if submission.kind is SubmissionKind.proposal else "/api/v1/prelist"
-        receipt: SubmissionReceipt = await self.http.request_json(
-            "POST", path, json={"id_usulan": submission.key, **submission.payload}, validate=parse_receipt)
+        path, document = to_wire(submission)  # SIKS-NG's own field names (connectors.siks_ng.submissions)
+        receipt: SubmissionReceipt = await self.http.request_json("POST", path, json=document,
+                                                                  validate=parse_receipt)
         return receipt
 
     async def submission_status(self, key: str) -> SubmissionReceipt:
