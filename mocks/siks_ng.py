@@ -1,5 +1,8 @@
 """Mock SIKS-NG: households and members with deciles, keyset-paged; tallies; proposal and prelist pushes.
 
+A household deleted at the source (``POST /_admin/delete``) is served as a tombstone
+``{"id_rt", "versi", "tgl_update", "kode_desa", "status": "DIHAPUS"}`` and left out of the tallies.
+
 Wire format (what the real connector must translate): Indonesian field names, undotted region
 codes, ISO dates, ``jenis_kelamin`` 1/2, ``hub_krt`` 1-7. API key in ``X-API-Key``.
 """
@@ -52,6 +55,9 @@ def corrupt(record: dict[str, Any], key: str) -> None:
 
 
 def wire(h: Household, faults: Faults) -> dict[str, Any]:
+    if h.deleted:  # a tombstone: the key, the version that deleted it, where it was; no members
+        return {"id_rt": h.household_id, "versi": h.version, "status": "DIHAPUS",
+                "tgl_update": h.updated_at.isoformat().replace("+00:00", "Z"), "kode_desa": digits(h.village_code)}
     record = {
         "id_rt": h.household_id,
         "versi": h.version,
@@ -248,6 +254,14 @@ async def submission_status(request: Request) -> Response:
     return respond(request, _receipt(entry), fault)
 
 
+async def admin_delete(request: Request) -> Response:
+    if request.headers.get("X-Admin-Token") != request.app.state.admin_token:
+        return JSONResponse({"error": "admin token required"}, status_code=401)
+    body = await request.json()
+    world: World = request.app.state.world
+    return JSONResponse({"deleted": world.delete(int(body.get("count", 1)))})
+
+
 async def admin_touch(request: Request) -> Response:
     if request.headers.get("X-Admin-Token") != request.app.state.admin_token:
         return JSONResponse({"error": "admin token required"}, status_code=401)
@@ -267,6 +281,7 @@ def create_app(world: World, credentials: Credentials, faults: FaultConfig | Non
         Route("/api/v1/usulan/{key}", submission_status),
         Route("/_admin/faults", admin_faults, methods=["GET", "PUT", "POST"]),
         Route("/_admin/touch", admin_touch, methods=["POST"]),
+        Route("/_admin/delete", admin_delete, methods=["POST"]),
     ], exception_handlers={ValueError: bad_request})
     app.state.world = world
     app.state.credentials = credentials

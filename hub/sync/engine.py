@@ -38,6 +38,7 @@ from connectors.ports import (
     Page,
     RegistryHousehold,
     RegistrySource,
+    Removal,
 )
 from hub.db.engine import set_scope
 from hub.identity import InvalidIdentifier, parse_kk, parse_nik
@@ -63,6 +64,7 @@ class Progress:
     updated: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    removed: int = 0
     duplicate_pages: int = 0
     out_of_order_pages: int = 0
     total: int | None = None
@@ -84,8 +86,13 @@ class _PageCounts:
     updated: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    removed: int = 0
     watermark: datetime | None = None
     applied_keys: list[str] = field(default_factory=list)
+
+
+def _fetched(page: Page[Any]) -> int:
+    return len(page.records) + len(page.invalid) + len(page.removed)
 
 
 def region_columns(code: str | None) -> dict[str, str]:
@@ -154,6 +161,7 @@ class SyncEngine:
         p = result.progress
         record_sync_run(str(self.system), result.status.value, {
             "inserted": p.inserted, "updated": p.updated, "unchanged": p.unchanged, "quarantined": p.quarantined,
+            "removed": p.removed,
         }, time.perf_counter() - started)
         return result
 
@@ -204,9 +212,10 @@ class SyncEngine:
                         run_watermark = counts.watermark
                     await repo.save_checkpoint(self.connector_id, cursor=fetched.next_cursor, page=fetched.number,
                                                run_watermark=run_watermark)
-                    await repo.bump_run(run_id, pages=1, fetched=len(fetched.records) + len(fetched.invalid),
+                    await repo.bump_run(run_id, pages=1, fetched=_fetched(fetched),
                                         inserted=counts.inserted, updated=counts.updated,
-                                        unchanged=counts.unchanged, quarantined=counts.quarantined, **extra)
+                                        unchanged=counts.unchanged, quarantined=counts.quarantined,
+                                        removed=counts.removed, **extra)
                 self._count(fetched, counts, extra)
                 cursor, page = fetched.next_cursor, fetched.number
             reconciliation = await self._reconcile(run_id)
@@ -229,8 +238,9 @@ class SyncEngine:
     def _count(self, page: Page[Any], counts: _PageCounts, extra: dict[str, int]) -> None:
         p = self.progress
         p.pages += 1
-        p.fetched += len(page.records) + len(page.invalid)
+        p.fetched += _fetched(page)
         p.inserted += counts.inserted
+        p.removed += counts.removed
         p.updated += counts.updated
         p.unchanged += counts.unchanged
         p.quarantined += counts.quarantined
@@ -266,12 +276,23 @@ class SyncEngine:
         quarantine = [self._invalid_row(r) for r in page.invalid]
         if isinstance(self.source, RegistrySource):
             await self._apply_households(repo, page.records, counts)
+            await self._apply_removals(repo, page.removed, counts)
         else:
             quarantine += await self._apply_enrolments(repo, page.records, counts)
         await repo.quarantine(self.connector_id, run_id, quarantine)
         await repo.resolve_quarantine(self.connector_id, counts.applied_keys)
         counts.quarantined = len(quarantine)
         return counts
+
+    async def _apply_removals(self, repo: SyncRepository, removals: Sequence[Removal], counts: _PageCounts) -> None:
+        if not removals:
+            return
+        latest = {r.key: r.version for r in removals}
+        counts.removed = await repo.remove_households(self.system, sorted(latest.items()))
+        counts.applied_keys += list(latest)  # a deleted record's open quarantine is settled too
+        newest = max(r.updated_at for r in removals)
+        if counts.watermark is None or newest > counts.watermark:
+            counts.watermark = newest
 
     def _invalid_row(self, record: InvalidRecord) -> QuarantineRow:
         regions = region_columns(record.village_code or self.region)

@@ -95,7 +95,8 @@ ON CONFLICT (source_system, source_record_id) DO UPDATE SET
     source_version = excluded.source_version, synced_at = excluded.synced_at,
     province_code = excluded.province_code, regency_code = excluded.regency_code,
     district_code = excluded.district_code, village_code = excluded.village_code,
-    address = excluded.address, decile = excluded.decile, status = 'active', updated_at = now()
+    address = excluded.address, decile = excluded.decile, status = 'active', removed_at_source = NULL,
+    updated_at = now()
 WHERE h.source_version IS DISTINCT FROM excluded.source_version
 RETURNING h.id, h.source_record_id, (xmax = 0) AS inserted
 """)
@@ -135,7 +136,8 @@ ON CONFLICT (source_system, source_record_id) DO UPDATE SET
     name = CASE WHEN p.id = ANY(CAST(:verified AS uuid[])) THEN p.name ELSE excluded.name END,
     birth_date = CASE WHEN p.id = ANY(CAST(:verified AS uuid[])) THEN p.birth_date ELSE excluded.birth_date END,
     sex = excluded.sex, birth_place = excluded.birth_place, relationship_to_head = excluded.relationship_to_head,
-    has_disability = excluded.has_disability, family_id = excluded.family_id, status = 'active', updated_at = now()
+    has_disability = excluded.has_disability, family_id = excluded.family_id, status = 'active',
+    removed_at_source = NULL, updated_at = now()
 """)
 
 UPSERT_FAMILIES = text("""
@@ -189,6 +191,24 @@ ON CONFLICT (programme_id, source_system, source_record_id) DO UPDATE SET
     period_end = excluded.period_end, updated_at = now()
 WHERE e.source_version IS DISTINCT FROM excluded.source_version
 RETURNING e.id, (xmax = 0) AS inserted
+""")
+
+# Households the source deleted: archived and stamped, with their members; never deleted here. Only rows not
+# yet stamped change (and are counted), so a tombstone seen again, in a re-fetched page or a later run,
+# counts once. A later version of the same key (the source restored it) is upserted back to active.
+REMOVE_HOUSEHOLDS = text("""
+WITH gone AS (
+    UPDATE households h SET status = 'archived', removed_at_source = now(), source_version = t.version,
+                            synced_at = now(), updated_at = now()
+    FROM unnest(CAST(:keys AS text[]), CAST(:versions AS text[])) AS t(key, version)
+    WHERE h.source_system = :system AND h.source_record_id = t.key AND h.removed_at_source IS NULL
+    RETURNING h.id
+), members AS (
+    UPDATE persons p SET status = 'archived', removed_at_source = now(), updated_at = now()
+    FROM gone WHERE p.household_id = gone.id AND p.removed_at_source IS NULL
+    RETURNING p.id
+)
+SELECT (SELECT count(*) FROM gone) AS households, (SELECT count(*) FROM members) AS persons
 """)
 
 MATCH_NIKS = text("""
@@ -304,6 +324,15 @@ class SyncRepository:
             await self.session.execute(INSERT_DECILES, {
                 "system": system, "ids": [c[0] for c in changed], "dates": [dates[c[1]] for c in changed]})
         return changed
+
+    async def remove_households(self, system: str, removals: Sequence[tuple[str, str]]) -> int:
+        """Archive the households (and their members) of ``(key, version)`` tombstones. Returns how many
+        households were newly marked removed at the source."""
+        if not removals:
+            return 0
+        row = (await self.session.execute(REMOVE_HOUSEHOLDS, {
+            "system": system, "keys": [k for k, _ in removals], "versions": [v for _, v in removals]})).one()
+        return int(row.households)
 
     async def verified_persons(self, system: str, keys: Sequence[str]) -> list[Any]:
         if not keys:
