@@ -122,7 +122,8 @@ RUN_CONNECTOR = "hub:sync.run_connector"
 class ProcrastinateQueue:
     """``service.SyncQueue`` on procrastinate: the API process defers, the workers run.
 
-    Opened on first use (creating the queue tables if no worker has yet), closed by ``aclose``.
+    Opened on first use, closed by ``aclose``. The queue's tables are the worker's to create (``slrt-hub
+    worker``); before any worker has started, deferring fails and ``runSync`` answers UPSTREAM_UNAVAILABLE.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -132,7 +133,6 @@ class ProcrastinateQueue:
     async def defer_sync(self, connector_id: uuid.UUID, run_id: uuid.UUID, full: bool) -> None:
         if self.app is None:
             urls = await resolve_urls(self.settings)
-            await ensure_queue_schema(urls.owner)
             # A bare app: deferring by task name needs no task objects (the blueprint belongs to the worker app).
             app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=libpq_url(urls.app)))
             await app.open_async()

@@ -171,3 +171,26 @@ async def test_the_schema_has_no_field_that_returns_credentials(api: Api) -> Non
     names = {f["name"] for f in introspection["data"]["__type"]["fields"]}
     assert not {n for n in names if "credential" in n.lower() and n != "hasCredentials"}
     assert "secret" not in json.dumps(introspection).lower()
+
+
+async def test_run_sync_without_a_reachable_queue_fails_the_run_and_says_so(
+        settings: Settings, connection: AsyncConnection, mocks: MockSystems) -> None:
+    class Unreachable:
+        async def defer_sync(self, connector_id: uuid.UUID, run_id: uuid.UUID, full: bool) -> None:
+            raise ConnectionRefusedError("no queue")
+
+    async def authenticate(request: Request) -> Principal | None:
+        return PRINCIPALS["sragen-it"]
+
+    app = create_app(settings, bind=connection, authenticate=authenticate, sync_queue=Unreachable())
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://hub.test") as client:
+        api = Api(client)
+        created = (await api("sragen-it", CREATE, input=siks_input(mocks)))["data"]["createConnector"]
+        for _ in range(2):  # the failed run does not block the next request
+            refused = (await api("sragen-it", RUN, id=created["id"]))["data"]["runSync"]
+            assert refused["code"] == "UPSTREAM_UNAVAILABLE"
+        runs = await api("sragen-it", "query($id: ID!) { connector(id: $id) { runs { status error } } }",
+                         id=created["id"])
+    assert runs["data"]["connector"]["runs"] == [
+        {"status": "FAILED", "error": "could not queue the run: ConnectionRefusedError"}] * 2
