@@ -18,6 +18,7 @@ Guarantees, and where each comes from:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -203,9 +204,17 @@ class SyncEngine:
                 run_id = run.id
             await repo.save_checkpoint(self.connector_id, run_id=run_id, cursor=cursor, page=page, in_progress=True,
                                        full=full, since=since, run_watermark=run_watermark)
+        # The next page is fetched while this one is written (one page ahead, in memory only: the checkpoint
+        # still moves with each commit, so a crash loses at most the prefetched page, which is fetched again).
+        ahead: asyncio.Task[tuple[Page[Any], dict[str, int]]] | None = None
         try:
-            while not (page > 0 and cursor is None):
-                fetched, extra = await self._fetch(cursor, page + 1, since)
+            if not (page > 0 and cursor is None):
+                ahead = asyncio.create_task(self._fetch(cursor, page + 1, since))
+            while ahead is not None:
+                fetched, extra = await ahead
+                ahead = None
+                if fetched.next_cursor is not None:
+                    ahead = asyncio.create_task(self._fetch(fetched.next_cursor, fetched.number + 1, since))
                 async with self._tx() as repo:
                     counts = await self._apply(repo, run_id, fetched)
                     if counts.watermark and (run_watermark is None or counts.watermark > run_watermark):
@@ -234,6 +243,11 @@ class SyncEngine:
                 await repo.finish_run(run_id, RunStatus.failed, error=message)
             log.warning("sync %s failed: %s", self.connector_id, message)
             return RunResult(run_id, RunStatus.failed, self.progress, error=message, resumed=resume)
+        finally:
+            if ahead is not None:  # a page failed to apply: drop the prefetch (and retrieve its outcome)
+                ahead.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await ahead
 
     def _count(self, page: Page[Any], counts: _PageCounts, extra: dict[str, int]) -> None:
         p = self.progress
