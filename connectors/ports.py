@@ -44,6 +44,17 @@ class Page(Generic[T]):
     invalid: Sequence[InvalidRecord]
     next_cursor: str | None
     total: int | None = None
+    removed: Sequence[Removal] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """A record the source deleted (a tombstone in its pull): the hub archives its copy, never drops it."""
+
+    key: str
+    version: str
+    updated_at: datetime
+    village_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,7 @@ class Household:
     address: str
     decile: int
     members: list[Person] = field(default_factory=list)
+    deleted: bool = False  # deleted at the source: served as a tombstone (status DIHAPUS), left out of tallies
 
 
 def build_nik(village_code: str, birth: date, female: bool, serial: int) -> str:

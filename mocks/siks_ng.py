@@ -1,5 +1,8 @@
 """Mock SIKS-NG: households and members with deciles, keyset-paged; tallies; proposal and prelist pushes.
 
+A household deleted at the source (``POST /_admin/delete``) is served as a tombstone
+``{"id_rt", "versi", "tgl_update", "kode_desa", "status": "DIHAPUS"}`` and left out of the tallies.
+
 Wire format (what the real connector must translate): Indonesian field names, undotted region
 codes, ISO dates, ``jenis_kelamin`` 1/2, ``hub_krt`` 1-7. API key in ``X-API-Key``.
 """
@@ -52,6 +55,9 @@ def corrupt(record: dict[str, Any], key: str) -> None:
 
 
 def wire(h: Household, faults: Faults) -> dict[str, Any]:
+    if h.deleted:  # a tombstone: the key, the version that deleted it, where it was; no members
+        return {"id_rt": h.household_id, "versi": h.version, "status": "DIHAPUS",
+                "tgl_update": h.updated_at.isoformat().replace("+00:00", "Z"), "kode_desa": digits(h.village_code)}
     record = {
         "id_rt": h.household_id,
         "versi": h.version,
@@ -137,13 +143,102 @@ async def submit(request: Request) -> Response:
         return early
     world: World = request.app.state.world
     body = await request.json()
-    key = str(body.get("id_usulan") or "")
-    if not key:
-        return JSONResponse({"error": "id_usulan wajib diisi"}, status_code=422)
+    problems = check_submission(request.url.path.rsplit("/", 1)[-1], body)
+    if problems:
+        return JSONResponse({"error": "; ".join(problems), "kesalahan": problems}, status_code=422)
+    key = str(body["id_usulan"])
     entry = world.proposals.setdefault(key, {"id_usulan": key, "no_tiket": uuid.uuid4().hex[:12],
                                              "jenis": request.url.path.rsplit("/", 1)[-1], "status": "DITERIMA",
-                                             "polls": 0})
-    return respond(request, {k: v for k, v in entry.items() if k != "polls"}, fault, status_code=202)
+                                             "polls": 0, "dokumen": body})
+    return respond(request, _receipt(entry), fault, status_code=202)
+
+
+# The documents SIKS-NG accepts (the connector writes them: connectors/siks_ng/submissions.py).
+COMMON = {"id_usulan", "jenis_usulan", "kode_desa", "id_rt", "ref_hub_rt", "diusulkan_oleh", "disetujui_oleh"}
+KINDS = {"prelist": {"PRELIST"}, "usulan": {"TAMBAH_ART", "PERBAIKAN_ART", "PERBAIKAN_RT"}}
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _is_date(value: Any) -> bool:
+    try:
+        datetime.strptime(value, "%Y-%m-%d")  # a calendar date, no time zone
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+MEMBER_CHECKS: dict[str, Any] = {
+    "nama": _is_text,
+    "nik": lambda v: isinstance(v, str) and len(v) == 16 and v.isdigit(),
+    "jenis_kelamin": lambda v: v in (1, 2),
+    "tgl_lahir": _is_date,
+    "tempat_lahir": lambda v: isinstance(v, str),
+    "hub_krt": lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 7,
+    "no_kk": lambda v: isinstance(v, str) and len(v) == 16 and v.isdigit(),
+    "disabilitas": lambda v: v in (0, 1) and not isinstance(v, bool),
+    "jenis_disabilitas": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    "status_hidup": lambda v: v in ("HIDUP", "MENINGGAL", "PINDAH"),
+}
+HOUSEHOLD_CHECKS: dict[str, Any] = {"alamat": _is_text}
+
+
+def _check_fields(name: str, values: Any, checks: dict[str, Any], *, required: bool) -> list[str]:
+    if not isinstance(values, dict) or (required and not values):
+        return [f"{name} harus objek{' yang tidak kosong' if required else ''}"]
+    out = []
+    for field, value in values.items():
+        if field not in checks:
+            out.append(f"{name}.{field} tidak dikenal")
+        elif value is not None and not checks[field](value):
+            out.append(f"{name}.{field} tidak valid: {value!r}"[:120])
+    if required and values.get("nama", "") is None:
+        out.append(f"{name}.nama tidak boleh kosong")
+    return out
+
+
+def check_submission(endpoint: str, body: Any) -> list[str]:
+    """What is wrong with a pushed document (empty: nothing). Unknown fields are errors, not ignored."""
+    if not isinstance(body, dict):
+        return ["dokumen harus objek JSON"]
+    problems = []
+    kind = body.get("jenis_usulan")
+    if kind not in KINDS.get(endpoint, set()):
+        problems.append(f"jenis_usulan {kind!r} tidak valid untuk /{endpoint}")
+    if not _is_text(body.get("id_usulan")):
+        problems.append("id_usulan wajib diisi")
+    village = body.get("kode_desa")
+    if not (isinstance(village, str) and len(village) == 10 and village.isdigit()):
+        problems.append("kode_desa harus 10 digit")
+    if body.get("id_rt") is not None and not _is_text(body.get("id_rt")):
+        problems.append("id_rt harus teks atau null")
+    if not _is_text(body.get("ref_hub_rt")) and not _is_text(body.get("id_rt")):
+        problems.append("id_rt atau ref_hub_rt wajib diisi")
+    member = kind in ("TAMBAH_ART", "PERBAIKAN_ART")
+    allowed = set(COMMON)
+    if endpoint == "prelist":
+        allowed.add("alamat")
+        if not _is_text(body.get("alamat")):
+            problems.append("alamat wajib diisi")
+    else:
+        allowed |= {"perubahan", "sebelumnya"} | ({"id_art", "ref_hub_art"} if member else set())
+        checks = MEMBER_CHECKS if member else HOUSEHOLD_CHECKS
+        problems += _check_fields("perubahan", body.get("perubahan"), checks, required=True)
+        if "sebelumnya" in body:
+            problems += _check_fields("sebelumnya", body.get("sebelumnya"), checks, required=False)
+        if kind == "TAMBAH_ART" and isinstance(body.get("perubahan"), dict):
+            problems += [f"perubahan.{f} wajib untuk TAMBAH_ART" for f in ("nama", "nik", "hub_krt")
+                         if body["perubahan"].get(f) is None]
+        if kind == "PERBAIKAN_ART" and not (_is_text(body.get("id_art")) or _is_text(body.get("ref_hub_art"))):
+            problems.append("id_art atau ref_hub_art wajib untuk PERBAIKAN_ART")
+    problems += [f"{f} tidak dikenal" for f in sorted(set(body) - allowed)]
+    return problems
+
+
+def _receipt(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if k not in ("polls", "dokumen")}
 
 
 async def submission_status(request: Request) -> Response:
@@ -156,7 +251,15 @@ async def submission_status(request: Request) -> Response:
         return JSONResponse({"error": "usulan tidak ditemukan"}, status_code=404)
     entry["polls"] = int(entry["polls"]) + 1  # type: ignore[call-overload]
     entry["status"] = ("DITERIMA", "VERIVALI", "DISETUJUI")[min(2, int(entry["polls"]) // 2)]  # type: ignore[call-overload]
-    return respond(request, {k: v for k, v in entry.items() if k != "polls"}, fault)
+    return respond(request, _receipt(entry), fault)
+
+
+async def admin_delete(request: Request) -> Response:
+    if request.headers.get("X-Admin-Token") != request.app.state.admin_token:
+        return JSONResponse({"error": "admin token required"}, status_code=401)
+    body = await request.json()
+    world: World = request.app.state.world
+    return JSONResponse({"deleted": world.delete(int(body.get("count", 1)))})
 
 
 async def admin_touch(request: Request) -> Response:
@@ -178,6 +281,7 @@ def create_app(world: World, credentials: Credentials, faults: FaultConfig | Non
         Route("/api/v1/usulan/{key}", submission_status),
         Route("/_admin/faults", admin_faults, methods=["GET", "PUT", "POST"]),
         Route("/_admin/touch", admin_touch, methods=["POST"]),
+        Route("/_admin/delete", admin_delete, methods=["POST"]),
     ], exception_handlers={ValueError: bad_request})
     app.state.world = world
     app.state.credentials = credentials

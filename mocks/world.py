@@ -59,7 +59,8 @@ class World:
     def reindex(self) -> None:
         self.households.sort(key=lambda h: (h.updated_at.isoformat(), h.household_id))
         self.keys = [(h.updated_at.isoformat(), h.household_id) for h in self.households]
-        self.persons = {p.nik: p for h in self.households for p in h.members if p.nik_in_civil_registry}
+        self.persons = {p.nik: p for h in self.households if not h.deleted for p in h.members
+                        if p.nik_in_civil_registry}
 
     def after(self, key: tuple[str, str] | None) -> int:
         return 0 if key is None else bisect.bisect_right(self.keys, key)
@@ -75,6 +76,20 @@ class World:
             h.decile = max(1, min(10, h.decile + rng.choice((-1, 1))))
         self.reindex()
         return [h.household_id for h in touched]
+
+    def delete(self, count: int, now: datetime | None = None) -> list[str]:
+        """Delete ``count`` live households at the source: each becomes a tombstone with a new version and
+        timestamp, so full and incremental pulls both see it go."""
+        rng = random.Random(self.seed * 104729 + sum(h.deleted for h in self.households))
+        now = now or datetime.now(UTC)
+        live = [h for h in self.households if not h.deleted]
+        gone = rng.sample(live, min(count, len(live)))
+        for i, h in enumerate(gone):
+            h.deleted = True
+            h.version += 1
+            h.updated_at = now + timedelta(microseconds=i)
+        self.reindex()
+        return [h.household_id for h in gone]
 
     def _derive_programmes(self) -> None:
         rng = random.Random(self.seed + 1)
@@ -112,6 +127,8 @@ def tallies(households: list[Household], region_digits: str | None) -> list[dict
     """Per district: count and SHA-256 of the sorted ``id:version`` lines (see connectors.ports.RegionTally)."""
     lines: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for h in households:
+        if h.deleted:
+            continue
         village = h.village_code.replace(".", "")
         if region_digits and not village.startswith(region_digits):
             continue

@@ -38,6 +38,8 @@ from hub.config import Profile, Settings
 from hub.db.engine import make_engine, make_sessionmaker, resolve_urls
 from hub.db.migrate import head_revision
 from hub.logs import configure_logging
+from hub.sync.jobs import ProcrastinateQueue
+from hub.sync.service import SyncQueue
 from schema.analytics import AnalyticsQuery
 from schema.audit import AuditExtension, AuditQuery, audit_unresolved_references
 from schema.auth import AuthGate, AuthState, bearer_authenticate, cors, remembered, token_endpoint
@@ -115,6 +117,7 @@ def settle_heap() -> None:
 class HubState:
     settings: Settings
     sessionmaker: async_sessionmaker[AsyncSession]
+    sync_queue: SyncQueue | None = None
 
 
 Authenticate = Callable[[Request], Awaitable[Principal | None]]
@@ -141,7 +144,7 @@ class HubGraphQL(GraphQL[Context, None]):
         state: HubState = request.app.state.hub
         principal = await self.authenticate(request)
         return Context(request=request, response=response, settings=state.settings,
-                       sessionmaker=state.sessionmaker, principal=principal)
+                       sessionmaker=state.sessionmaker, principal=principal, sync_queue=state.sync_queue)
 
     async def get_sub_response(self, request: Request) -> Response:  # type: ignore[override]
         sub_response = await super().get_sub_response(request)
@@ -193,11 +196,13 @@ def create_app(
     *,
     bind: AsyncEngine | AsyncConnection | None = None,
     authenticate: Authenticate = bearer_authenticate,
+    sync_queue: SyncQueue | None = None,
 ) -> Starlette:
     """Build the ASGI app.
 
     ``bind`` lets tests hand in an engine, or a connection inside a transaction they roll back.
     ``authenticate`` turns a request into a principal (tests may pass their own).
+    ``sync_queue`` is where ``runSync`` queues runs (default: the procrastinate job queue in the database).
     """
     settings = settings or Settings()
     authenticate = remembered(authenticate)
@@ -213,13 +218,17 @@ def create_app(
             urls = await resolve_urls(settings)
             engine = make_engine(urls.app, pool_size=settings.db_pool_size,
                                  max_overflow=settings.db_max_overflow)
-        app.state.hub = HubState(settings, make_sessionmaker(bind or engine))  # type: ignore[arg-type]
+        owned_queue = ProcrastinateQueue(settings) if sync_queue is None else None
+        app.state.hub = HubState(settings, make_sessionmaker(bind or engine),  # type: ignore[arg-type]
+                                 sync_queue or owned_queue)
         app.state.engine = engine or (bind if isinstance(bind, AsyncEngine) else None)
         app.state.auth = AuthState.from_settings(settings)
         try:
             yield
         finally:
             await app.state.auth.aclose()
+            if owned_queue is not None:
+                await owned_queue.aclose()
             if engine is not None:
                 await engine.dispose()
 

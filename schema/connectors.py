@@ -15,9 +15,11 @@ import strawberry
 from strawberry.scalars import JSON
 
 from auth.principal import Principal
-from hub.db.engine import set_scope, unit_of_work
-from hub.errors import Forbidden, HubError, Invalid
+from hub.db.engine import unit_of_work
+from hub.errors import Forbidden, HubError, Invalid, UpstreamUnavailable
 from hub.models import Connector as ConnectorModel
+from hub.models import OutboxMessage as OutboxModel
+from hub.models import OutboxStatus as OutboxStatusModel
 from hub.models import QuarantinedRecord as QuarantineModel
 from hub.models import SyncRun as SyncRunModel
 from hub.sync import service
@@ -27,8 +29,9 @@ from schema.errors import ErrorCode, UserError
 from schema.ids import from_global_id, to_global_id
 
 
-@strawberry.enum(description="How a sync run ended (or that it is still running).")
+@strawberry.enum(description="How a sync run ended, or that it is still waiting for a worker (QUEUED) or running.")
 class SyncRunStatus(Enum):
+    QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     MISMATCH = "mismatch"
@@ -55,6 +58,8 @@ class SyncRun:
     quarantined: int = strawberry.field(description="Records set aside with a reason (see `quarantine`).")
     duplicate_pages: int = strawberry.field(description="Pages the source sent twice; detected and fetched again.")
     out_of_order_pages: int = strawberry.field(description="Pages sent out of order; detected and fetched again.")
+    removed: int = strawberry.field(description="Records the source deleted since the hub last had them: kept in "
+                                    "the hub, archived and stamped removedAtSource (never hard-deleted).")
     error: str | None = strawberry.field(description="Why the run failed. Never contains credentials.")
     reconciliation: JSON | None = strawberry.field(
         description="Per region: the source's and the hub's counts and whether their digests match.")
@@ -65,7 +70,7 @@ class SyncRun:
                    resumed=run.resumed, started_at=run.started_at, finished_at=run.finished_at, pages=run.pages,
                    fetched=run.fetched, inserted=run.inserted, updated=run.updated, unchanged=run.unchanged,
                    quarantined=run.quarantined, duplicate_pages=run.duplicate_pages,
-                   out_of_order_pages=run.out_of_order_pages, error=run.error,
+                   out_of_order_pages=run.out_of_order_pages, removed=run.removed, error=run.error,
                    reconciliation=JSON(run.reconciliation) if run.reconciliation is not None else None)
 
 
@@ -155,6 +160,40 @@ class ConnectionTest:
     message: str | None = strawberry.field(description="What went wrong, when it did. Never contains credentials.")
 
 
+@strawberry.enum(description="Where an outbox message stands.")
+class OutboxStatus(Enum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+@strawberry.type(description="A push to another system (SIKS-NG proposal or prelist, Baznas referral). The payload "
+                 "(personal data) is not exposed here; the topic, state and last error are.")
+class OutboxMessage:
+    id: strawberry.ID
+    topic: str = strawberry.field(description="siks-ng.proposal, siks-ng.prelist or baznas.referral.")
+    status: OutboxStatus = strawberry.field(description="FAILED: the receiver refused it for good; see lastError.")
+    attempts: int
+    last_error: str | None = strawberry.field(description="The last refusal or failure. Never contains credentials.")
+    village_code: str = strawberry.field(description="The region the message is about.")
+    created_at: datetime
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+
+    @classmethod
+    def from_model(cls, m: OutboxModel) -> OutboxMessage:
+        return cls(id=to_global_id("OutboxMessage", m.id), topic=m.topic, status=OutboxStatus(m.status.value),
+                   attempts=m.attempts, last_error=m.last_error, village_code=m.village_code,
+                   created_at=m.created_at, next_attempt_at=m.next_attempt_at, delivered_at=m.delivered_at)
+
+
+@strawberry.type(description="The outcome of `retryFailedOutboxMessages`.")
+class OutboxRetry:
+    retried: int = strawberry.field(description="Failed messages of your regions set to be sent again.")
+
+
+OutboxMessageResult = Annotated[OutboxMessage | UserError, strawberry.union("OutboxMessageResult")]
+OutboxRetryResult = Annotated[OutboxRetry | UserError, strawberry.union("OutboxRetryResult")]
 ConnectorResult = Annotated[Connector | UserError, strawberry.union("ConnectorResult")]
 ConnectionTestResult = Annotated[ConnectionTest | UserError, strawberry.union("ConnectionTestResult")]
 SyncRunResult = Annotated[SyncRun | UserError, strawberry.union("SyncRunResult")]
@@ -197,8 +236,40 @@ class ConnectorQuery:
             raise
 
 
+    @strawberry.field(description="Outbox messages of your regions (your regency's; all with national scope), "
+                      "newest first. Default: the failed ones.")
+    async def outbox(self, info: Info, status: OutboxStatus | None = OutboxStatus.FAILED,
+                     limit: int = 50) -> list[OutboxMessage]:
+        principal = _require(info)
+        async with unit_of_work(info.context.sessionmaker, principal) as session:
+            rows = await service.list_outbox(session, principal, limit=min(limit, 200),
+                                             status=OutboxStatusModel(status.value) if status else None)
+        return [OutboxMessage.from_model(m) for m in rows]
+
+
 @strawberry.type
 class ConnectorMutation:
+    @strawberry.mutation(description="Send a FAILED outbox message again at the next delivery round, with the same "
+                         "idempotency key. ILLEGAL_TRANSITION for a message that is not FAILED; NOT_FOUND outside "
+                         "your regions.")
+    async def retry_outbox_message(self, info: Info, id: strawberry.ID) -> OutboxMessageResult:
+        try:
+            principal = _require(info)
+            async with unit_of_work(info.context.sessionmaker, principal) as session:
+                message = await service.retry_outbox(session, principal, from_global_id(id, "OutboxMessage"))
+                return OutboxMessage.from_model(message)
+        except HubError as exc:
+            return _error(exc)
+
+    @strawberry.mutation(description="Send every FAILED outbox message of your regions again.")
+    async def retry_failed_outbox_messages(self, info: Info) -> OutboxRetryResult:
+        try:
+            principal = _require(info)
+            async with unit_of_work(info.context.sessionmaker, principal) as session:
+                return OutboxRetry(retried=await service.retry_failed_outbox(session, principal))
+        except HubError as exc:
+            return _error(exc)
+
     @strawberry.mutation(description="Configure a new connector for one of your regions.")
     async def create_connector(self, info: Info, input: ConnectorInput) -> ConnectorResult:
         try:
@@ -232,23 +303,22 @@ class ConnectorMutation:
         except HubError as exc:
             return _error(exc)
 
-    @strawberry.mutation(description="Run a sync now and return the finished run. A run already under way "
-                         "elsewhere makes this one SKIPPED.")
+    @strawberry.mutation(description="Queue a sync for the workers and return the run at once, status QUEUED; "
+                         "follow it in `runs` (QUEUED -> RUNNING -> SUCCEEDED/MISMATCH/FAILED). While a run of "
+                         "this connector is queued or running, nothing is queued and the answer is the error "
+                         "SYNC_IN_PROGRESS, whose message names that run.")
     async def run_sync(self, info: Info, id: strawberry.ID, full: bool = False) -> SyncRunResult:
         try:
             principal = _require(info)
             async with unit_of_work(info.context.sessionmaker, principal) as session:
                 connector = await service.get_connector(session, principal, from_global_id(id, "Connector"))
-            source: Any = build_source(connector, info.context.settings)
-            try:
-                result = await service.run_sync(info.context.sessionmaker, connector, source, full=full,
-                                                page_size=info.context.settings.sync_page_size)
-            finally:
-                await source.aclose()
-            async with info.context.sessionmaker() as session:
-                await set_scope(session, principal)
-                run = await session.get(SyncRunModel, result.run_id)
-            assert run is not None
+            if info.context.sync_queue is None:
+                raise UpstreamUnavailable("no job queue is configured; runs cannot be queued")
+            run = await service.enqueue_sync(info.context.sessionmaker, principal, connector,
+                                             info.context.sync_queue, full=full)
             return SyncRun.from_model(run)
+        except service.SyncInProgress as exc:
+            existing = f" (run {to_global_id('SyncRun', exc.run_id)})" if exc.run_id else ""
+            return UserError(code=ErrorCode.SYNC_IN_PROGRESS, message=exc.message + existing)
         except HubError as exc:
             return _error(exc)

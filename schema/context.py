@@ -14,6 +14,7 @@ from auth.principal import Principal
 from hub.config import Settings
 from hub.db.engine import set_scope
 from hub.errors import HubError
+from hub.sync.service import SyncQueue
 
 
 @dataclass
@@ -23,6 +24,8 @@ class Context:
     settings: Settings
     sessionmaker: async_sessionmaker[AsyncSession]
     principal: Principal | None
+    # Where runSync queues runs for the workers (schema.app wires the procrastinate queue).
+    sync_queue: SyncQueue | None = None
     # Per-request DataLoaders, created lazily by schema.loaders.
     loaders: dict[str, Any] = field(default_factory=dict)
     # One read transaction per request, opened on first use, its scope set once (RLS).

@@ -22,11 +22,12 @@ from connectors.ports import (
     RegistryHousehold,
     RegistryMember,
     Relationship,
+    Removal,
     Sex,
     Submission,
-    SubmissionKind,
     SubmissionReceipt,
 )
+from connectors.siks_ng.submissions import to_wire
 
 SYSTEM = "siks-ng"
 
@@ -54,11 +55,21 @@ def parse_member(raw: Mapping[str, Any]) -> RegistryMember:
     )
 
 
-def parse_household(raw: Any) -> RegistryHousehold | InvalidRecord:
+DELETED = "DIHAPUS"
+
+
+def parse_household(raw: Any) -> RegistryHousehold | InvalidRecord | Removal:
     if not isinstance(raw, dict):
         return InvalidRecord(key=None, version=None, reason="record is not an object", raw={"value": raw})
     key = raw.get("id_rt") if isinstance(raw.get("id_rt"), str) else None
     version = str(raw["versi"]) if isinstance(raw.get("versi"), int | str) else None
+    if raw.get("status") == DELETED:
+        try:
+            return Removal(key=p.text(key, "id_rt"), version=p.text(version, "versi"),
+                           updated_at=p.timestamp(raw.get("tgl_update")),
+                           village_code=p.village_code(raw.get("kode_desa")))
+        except ValueError as exc:
+            return InvalidRecord(key=key, version=version, reason=f"tombstone: {exc}", raw=raw)
     try:
         village = p.village_code(raw.get("kode_desa"))
     except ValueError:
@@ -101,14 +112,20 @@ def parse_page(body: Any) -> Page[RegistryHousehold]:
         raise BadPayload(f"{SYSTEM}: page without halaman", system=SYSTEM)
     records: list[RegistryHousehold] = []
     invalid: list[InvalidRecord] = []
+    removed: list[Removal] = []
     for raw in data:
         parsed = parse_household(raw)
-        (invalid if isinstance(parsed, InvalidRecord) else records).append(parsed)  # type: ignore[arg-type]
+        if isinstance(parsed, InvalidRecord):
+            invalid.append(parsed)
+        elif isinstance(parsed, Removal):
+            removed.append(parsed)
+        else:
+            records.append(parsed)
     cursor = envelope.get("cursor_berikutnya")
     total = envelope.get("total")
     return Page(number=number, records=records, invalid=invalid,
                 next_cursor=cursor if isinstance(cursor, str) and cursor else None,
-                total=total if isinstance(total, int) else None)
+                total=total if isinstance(total, int) else None, removed=removed)
 
 
 class SiksNgClient:
@@ -157,9 +174,9 @@ class SiksNgClient:
         return tallies
 
     async def submit(self, submission: Submission) -> SubmissionReceipt:
-        path = "/api/v1/usulan" if submission.kind is SubmissionKind.proposal else "/api/v1/prelist"
-        receipt: SubmissionReceipt = await self.http.request_json(
-            "POST", path, json={"id_usulan": submission.key, **submission.payload}, validate=parse_receipt)
+        path, document = to_wire(submission)  # SIKS-NG's own field names (connectors.siks_ng.submissions)
+        receipt: SubmissionReceipt = await self.http.request_json("POST", path, json=document,
+                                                                  validate=parse_receipt)
         return receipt
 
     async def submission_status(self, key: str) -> SubmissionReceipt:

@@ -73,6 +73,9 @@ class Household(UUIDPk, RegionScoped, Provenance, Timestamps, Base):
     decile: Mapped[int | None] = mapped_column(SmallInteger, index=True)
     status: Mapped[RecordStatus] = mapped_column(str_enum(RecordStatus, "record_status"),
                                                  default=RecordStatus.active)
+    # Set (with status ``archived``) when the source system deleted the record; the row, its provenance and
+    # history stay. A later pull that lists it again clears it.
+    removed_at_source: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     members: Mapped[list[Person]] = relationship(back_populates="household", lazy="raise")
     families: Mapped[list[Family]] = relationship(back_populates="household", lazy="raise")
@@ -134,6 +137,9 @@ class Person(UUIDPk, RegionScoped, Provenance, Timestamps, Base):
                                                     default=LifeStatus.alive)
     status: Mapped[RecordStatus] = mapped_column(str_enum(RecordStatus, "record_status"),
                                                  default=RecordStatus.active)
+    # Set (with status ``archived``) when the source system deleted the record; the row, its provenance and
+    # history stay. A later pull that lists it again clears it.
+    removed_at_source: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"),
                                                     index=True)
     family_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("families.id", ondelete="SET NULL"),

@@ -28,6 +28,7 @@ from hub.models.registry import str_enum
 
 
 class RunStatus(StrEnum):
+    queued = "queued"  # asked for (runSync, the scheduler); waiting for a worker
     running = "running"
     succeeded = "succeeded"
     mismatch = "mismatch"  # finished, but reconciliation with the source found a difference
@@ -79,6 +80,7 @@ class SyncRun(UUIDPk, Base):
     quarantined: Mapped[int] = mapped_column(Integer, default=0)
     duplicate_pages: Mapped[int] = mapped_column(Integer, default=0)
     out_of_order_pages: Mapped[int] = mapped_column(Integer, default=0)
+    removed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # gone from the source
     error: Mapped[str | None] = mapped_column(Text)
     reconciliation: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 import time
+import uuid
 from typing import Annotated, Any
 
 import typer
@@ -17,7 +18,7 @@ from auth.principal import Principal
 from hub.config import Settings
 from hub.db.engine import make_engine, make_sessionmaker, resolve_urls, set_scope
 from hub.errors import HubError
-from hub.models import Connector
+from hub.models import Connector, OutboxStatus
 from hub.sync import engine as sync_engine
 from hub.sync import service
 from hub.sync.dukcapil import verify_region
@@ -26,6 +27,7 @@ from hub.sync.wiring import build_source
 
 console = Console(stderr=True)
 connectors_app = typer.Typer(help="Configure connectors to external systems.", no_args_is_help=True)
+outbox_app = typer.Typer(help="List and retry pushes to other systems (SIKS-NG, Baznas).", no_args_is_help=True)
 SYSTEM = Principal.system("cli")
 
 
@@ -214,8 +216,60 @@ def worker_health(
     console.print(f"{alive} worker(s) alive")
 
 
+@outbox_app.command("list")
+def outbox_list(
+    status: Annotated[str | None, typer.Option(help="pending, delivered or failed (default: all).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+) -> None:
+    """Outbox messages, newest first: id, topic, status, attempts, village, last error (never the payload)."""
+    settings = Settings()
+    try:
+        wanted = OutboxStatus(status) if status else None
+    except ValueError:
+        raise typer.BadParameter(f"status must be one of {', '.join(s.value for s in OutboxStatus)}") from None
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> list[Any]:
+        async with sessionmaker() as session, session.begin():
+            await set_scope(session, SYSTEM)
+            return list(await service.list_outbox(session, SYSTEM, status=wanted, limit=limit))
+
+    for m in asyncio.run(_with_db(settings, work)):
+        print(f"{m.id}\t{m.topic}\t{m.status.value}\t{m.attempts}\t{m.village_code}\t{m.last_error or ''}")
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    message_id: Annotated[str | None, typer.Argument(help="The message to send again (see: outbox list).")] = None,
+    all_failed: Annotated[bool, typer.Option("--all-failed", help="Retry every failed message.")] = False,
+) -> None:
+    """Send failed messages again at the next delivery round (same idempotency key, so no double push)."""
+    if (message_id is None) == (not all_failed):
+        raise typer.BadParameter("give a message id or --all-failed (not both)")
+    settings = Settings()
+    try:
+        parsed = uuid.UUID(message_id) if message_id else None
+    except ValueError:
+        raise typer.BadParameter(f"{message_id!r} is not a message id") from None
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+        async with sessionmaker() as session, session.begin():
+            await set_scope(session, SYSTEM)
+            if parsed is None:
+                return await service.retry_failed_outbox(session, SYSTEM)
+            await service.retry_outbox(session, SYSTEM, parsed)
+            return 1
+
+    try:
+        retried = asyncio.run(_with_db(settings, work))
+    except HubError as exc:
+        console.print(f"[red]{exc.code}[/]: {exc.message}")
+        raise typer.Exit(2) from None
+    console.print(f"[green]{retried} message(s) queued for delivery again[/]")
+
+
 def register(app: typer.Typer) -> None:
     app.command("sync")(sync)
     app.command("worker")(worker)
     app.command("worker-health")(worker_health)
     app.add_typer(connectors_app, name="connectors")
+    app.add_typer(outbox_app, name="outbox")

@@ -18,6 +18,7 @@ Guarantees, and where each comes from:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -38,6 +39,7 @@ from connectors.ports import (
     Page,
     RegistryHousehold,
     RegistrySource,
+    Removal,
 )
 from hub.db.engine import set_scope
 from hub.identity import InvalidIdentifier, parse_kk, parse_nik
@@ -63,6 +65,7 @@ class Progress:
     updated: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    removed: int = 0
     duplicate_pages: int = 0
     out_of_order_pages: int = 0
     total: int | None = None
@@ -84,8 +87,13 @@ class _PageCounts:
     updated: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    removed: int = 0
     watermark: datetime | None = None
     applied_keys: list[str] = field(default_factory=list)
+
+
+def _fetched(page: Page[Any]) -> int:
+    return len(page.records) + len(page.invalid) + len(page.removed)
 
 
 def region_columns(code: str | None) -> dict[str, str]:
@@ -123,6 +131,7 @@ class SyncEngine:
         period: str | None = None,
         on_page: Callable[[Progress], None] | None = None,
         max_page_refetches: int = 20,
+        queued_run: uuid.UUID | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.connector_id = connector.id
@@ -135,6 +144,7 @@ class SyncEngine:
         self.on_page = on_page
         self.max_page_refetches = max_page_refetches
         self.progress = Progress()
+        self.queued_run = queued_run
 
     @asynccontextmanager
     async def _tx(self) -> Any:
@@ -152,18 +162,23 @@ class SyncEngine:
         p = result.progress
         record_sync_run(str(self.system), result.status.value, {
             "inserted": p.inserted, "updated": p.updated, "unchanged": p.unchanged, "quarantined": p.quarantined,
+            "removed": p.removed,
         }, time.perf_counter() - started)
         return result
 
     async def _skipped(self) -> RunResult:
+        error = "another worker is running this connector"
         async with self._tx() as repo:
-            run = SyncRun(connector_id=self.connector_id, status=RunStatus.skipped, full=self.full,
-                          error="another worker is running this connector")
-            repo.session.add(run)
-            await repo.session.flush()
-            await repo.finish_run(run.id, RunStatus.skipped, error=run.error)
+            if self.queued_run is not None:
+                run_id = self.queued_run
+            else:
+                run = SyncRun(connector_id=self.connector_id, status=RunStatus.skipped, full=self.full, error=error)
+                repo.session.add(run)
+                await repo.session.flush()
+                run_id = run.id
+            await repo.finish_run(run_id, RunStatus.skipped, error=error)
         log.info("sync %s skipped: another worker holds the lock", self.connector_id)
-        return RunResult(run.id, RunStatus.skipped, self.progress, error=run.error)
+        return RunResult(run_id, RunStatus.skipped, self.progress, error=error)
 
     async def _run_locked(self) -> RunResult:
         async with self._tx() as repo:
@@ -176,24 +191,40 @@ class SyncEngine:
             else:
                 cursor, page, full, run_watermark = None, 0, self.full, None
                 since = None if self.full or checkpoint is None else checkpoint.watermark
-            run = SyncRun(connector_id=self.connector_id, status=RunStatus.running, full=full, resumed=resume)
-            repo.session.add(run)
-            await repo.session.flush()
-            run_id = run.id
+            if self.queued_run is not None:
+                if not await repo.take_queued(self.queued_run, full=full, resumed=resume):
+                    # Already taken or finished (a job delivered twice): nothing to do, nothing to record.
+                    return RunResult(self.queued_run, RunStatus.skipped, self.progress,
+                                     error="the queued run was no longer waiting")
+                run_id = self.queued_run
+            else:
+                run = SyncRun(connector_id=self.connector_id, status=RunStatus.running, full=full, resumed=resume)
+                repo.session.add(run)
+                await repo.session.flush()
+                run_id = run.id
             await repo.save_checkpoint(self.connector_id, run_id=run_id, cursor=cursor, page=page, in_progress=True,
                                        full=full, since=since, run_watermark=run_watermark)
+        # The next page is fetched while this one is written (one page ahead, in memory only: the checkpoint
+        # still moves with each commit, so a crash loses at most the prefetched page, which is fetched again).
+        ahead: asyncio.Task[tuple[Page[Any], dict[str, int]]] | None = None
         try:
-            while not (page > 0 and cursor is None):
-                fetched, extra = await self._fetch(cursor, page + 1, since)
+            if not (page > 0 and cursor is None):
+                ahead = asyncio.create_task(self._fetch(cursor, page + 1, since))
+            while ahead is not None:
+                fetched, extra = await ahead
+                ahead = None
+                if fetched.next_cursor is not None:
+                    ahead = asyncio.create_task(self._fetch(fetched.next_cursor, fetched.number + 1, since))
                 async with self._tx() as repo:
                     counts = await self._apply(repo, run_id, fetched)
                     if counts.watermark and (run_watermark is None or counts.watermark > run_watermark):
                         run_watermark = counts.watermark
                     await repo.save_checkpoint(self.connector_id, cursor=fetched.next_cursor, page=fetched.number,
                                                run_watermark=run_watermark)
-                    await repo.bump_run(run_id, pages=1, fetched=len(fetched.records) + len(fetched.invalid),
+                    await repo.bump_run(run_id, pages=1, fetched=_fetched(fetched),
                                         inserted=counts.inserted, updated=counts.updated,
-                                        unchanged=counts.unchanged, quarantined=counts.quarantined, **extra)
+                                        unchanged=counts.unchanged, quarantined=counts.quarantined,
+                                        removed=counts.removed, **extra)
                 self._count(fetched, counts, extra)
                 cursor, page = fetched.next_cursor, fetched.number
             reconciliation = await self._reconcile(run_id)
@@ -212,12 +243,18 @@ class SyncEngine:
                 await repo.finish_run(run_id, RunStatus.failed, error=message)
             log.warning("sync %s failed: %s", self.connector_id, message)
             return RunResult(run_id, RunStatus.failed, self.progress, error=message, resumed=resume)
+        finally:
+            if ahead is not None:  # a page failed to apply: drop the prefetch (and retrieve its outcome)
+                ahead.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await ahead
 
     def _count(self, page: Page[Any], counts: _PageCounts, extra: dict[str, int]) -> None:
         p = self.progress
         p.pages += 1
-        p.fetched += len(page.records) + len(page.invalid)
+        p.fetched += _fetched(page)
         p.inserted += counts.inserted
+        p.removed += counts.removed
         p.updated += counts.updated
         p.unchanged += counts.unchanged
         p.quarantined += counts.quarantined
@@ -253,12 +290,23 @@ class SyncEngine:
         quarantine = [self._invalid_row(r) for r in page.invalid]
         if isinstance(self.source, RegistrySource):
             await self._apply_households(repo, page.records, counts)
+            await self._apply_removals(repo, page.removed, counts)
         else:
             quarantine += await self._apply_enrolments(repo, page.records, counts)
         await repo.quarantine(self.connector_id, run_id, quarantine)
         await repo.resolve_quarantine(self.connector_id, counts.applied_keys)
         counts.quarantined = len(quarantine)
         return counts
+
+    async def _apply_removals(self, repo: SyncRepository, removals: Sequence[Removal], counts: _PageCounts) -> None:
+        if not removals:
+            return
+        latest = {r.key: r.version for r in removals}
+        counts.removed = await repo.remove_households(self.system, sorted(latest.items()))
+        counts.applied_keys += list(latest)  # a deleted record's open quarantine is settled too
+        newest = max(r.updated_at for r in removals)
+        if counts.watermark is None or newest > counts.watermark:
+            counts.watermark = newest
 
     def _invalid_row(self, record: InvalidRecord) -> QuarantineRow:
         regions = region_columns(record.village_code or self.region)

@@ -12,10 +12,20 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.permissions import Permission
 from hub.db.repository import ScopedRepository
-from hub.models import Connector, QuarantinedRecord, RunStatus, SyncCheckpoint, SyncRun
+from hub.models import (
+    Connector,
+    OutboxMessage,
+    OutboxStatus,
+    QuarantinedRecord,
+    RunStatus,
+    SyncCheckpoint,
+    SyncRun,
+)
 
 LOCK_NAMESPACE = 0x534C5254  # "SLRT": the first key of every sync advisory lock
+ENQUEUE_NAMESPACE = 0x534C5251  # "SLRQ": serialises the queueing of one connector's runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +95,8 @@ ON CONFLICT (source_system, source_record_id) DO UPDATE SET
     source_version = excluded.source_version, synced_at = excluded.synced_at,
     province_code = excluded.province_code, regency_code = excluded.regency_code,
     district_code = excluded.district_code, village_code = excluded.village_code,
-    address = excluded.address, decile = excluded.decile, status = 'active', updated_at = now()
+    address = excluded.address, decile = excluded.decile, status = 'active', removed_at_source = NULL,
+    updated_at = now()
 WHERE h.source_version IS DISTINCT FROM excluded.source_version
 RETURNING h.id, h.source_record_id, (xmax = 0) AS inserted
 """)
@@ -125,7 +136,8 @@ ON CONFLICT (source_system, source_record_id) DO UPDATE SET
     name = CASE WHEN p.id = ANY(CAST(:verified AS uuid[])) THEN p.name ELSE excluded.name END,
     birth_date = CASE WHEN p.id = ANY(CAST(:verified AS uuid[])) THEN p.birth_date ELSE excluded.birth_date END,
     sex = excluded.sex, birth_place = excluded.birth_place, relationship_to_head = excluded.relationship_to_head,
-    has_disability = excluded.has_disability, family_id = excluded.family_id, status = 'active', updated_at = now()
+    has_disability = excluded.has_disability, family_id = excluded.family_id, status = 'active',
+    removed_at_source = NULL, updated_at = now()
 """)
 
 UPSERT_FAMILIES = text("""
@@ -179,6 +191,24 @@ ON CONFLICT (programme_id, source_system, source_record_id) DO UPDATE SET
     period_end = excluded.period_end, updated_at = now()
 WHERE e.source_version IS DISTINCT FROM excluded.source_version
 RETURNING e.id, (xmax = 0) AS inserted
+""")
+
+# Households the source deleted: archived and stamped, with their members; never deleted here. Only rows not
+# yet stamped change (and are counted), so a tombstone seen again, in a re-fetched page or a later run,
+# counts once. A later version of the same key (the source restored it) is upserted back to active.
+REMOVE_HOUSEHOLDS = text("""
+WITH gone AS (
+    UPDATE households h SET status = 'archived', removed_at_source = now(), source_version = t.version,
+                            synced_at = now(), updated_at = now()
+    FROM unnest(CAST(:keys AS text[]), CAST(:versions AS text[])) AS t(key, version)
+    WHERE h.source_system = :system AND h.source_record_id = t.key AND h.removed_at_source IS NULL
+    RETURNING h.id
+), members AS (
+    UPDATE persons p SET status = 'archived', removed_at_source = now(), updated_at = now()
+    FROM gone WHERE p.household_id = gone.id AND p.removed_at_source IS NULL
+    RETURNING p.id
+)
+SELECT (SELECT count(*) FROM gone) AS households, (SELECT count(*) FROM members) AS persons
 """)
 
 MATCH_NIKS = text("""
@@ -235,6 +265,36 @@ class SyncRepository:
                                         {"ns": LOCK_NAMESPACE, "key": str(connector_id)})
         return bool(got)
 
+    async def lock_enqueue(self, connector_id: uuid.UUID) -> None:
+        """Wait for other requests queueing this connector (until this transaction ends)."""
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(:ns, hashtext(:key))"),
+                                   {"ns": ENQUEUE_NAMESPACE, "key": str(connector_id)})
+
+    async def is_running(self, connector_id: uuid.UUID) -> bool:
+        """Whether some session holds the connector's run lock, read from ``pg_locks`` without taking it."""
+        held = await self.session.scalar(text("""
+            SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2
+                           AND classid = CAST(:ns AS oid) AND objid = CAST(hashtext(:key) AS oid))"""),
+                                         {"ns": LOCK_NAMESPACE, "key": str(connector_id)})
+        return bool(held)
+
+    async def queued_run(self, connector_id: uuid.UUID) -> uuid.UUID | None:
+        return await self.session.scalar(
+            select(SyncRun.id).where(SyncRun.connector_id == connector_id, SyncRun.status == RunStatus.queued)
+            .order_by(SyncRun.started_at).limit(1))
+
+    async def running_run(self, connector_id: uuid.UUID) -> uuid.UUID | None:
+        return await self.session.scalar(
+            select(SyncRun.id).where(SyncRun.connector_id == connector_id, SyncRun.status == RunStatus.running)
+            .order_by(SyncRun.started_at.desc()).limit(1))
+
+    async def take_queued(self, run_id: uuid.UUID, *, full: bool, resumed: bool) -> bool:
+        """Turn a ``queued`` run into the running one. False when it is not queued (any more)."""
+        result = await self.session.execute(
+            update(SyncRun).where(SyncRun.id == run_id, SyncRun.status == RunStatus.queued)
+            .values(status=RunStatus.running, full=full, resumed=resumed, started_at=text("now()")))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def connector(self, connector_id: uuid.UUID) -> Connector | None:
         return await self.session.get(Connector, connector_id)
 
@@ -264,6 +324,15 @@ class SyncRepository:
             await self.session.execute(INSERT_DECILES, {
                 "system": system, "ids": [c[0] for c in changed], "dates": [dates[c[1]] for c in changed]})
         return changed
+
+    async def remove_households(self, system: str, removals: Sequence[tuple[str, str]]) -> int:
+        """Archive the households (and their members) of ``(key, version)`` tombstones. Returns how many
+        households were newly marked removed at the source."""
+        if not removals:
+            return 0
+        row = (await self.session.execute(REMOVE_HOUSEHOLDS, {
+            "system": system, "keys": [k for k, _ in removals], "versions": [v for _, v in removals]})).one()
+        return int(row.households)
 
     async def verified_persons(self, system: str, keys: Sequence[str]) -> list[Any]:
         if not keys:
@@ -398,3 +467,25 @@ class QuarantineRepository(ScopedRepository[QuarantinedRecord]):
         if not include_resolved:
             stmt = stmt.where(QuarantinedRecord.resolved_at.is_(None))
         return await self.get_all(self.readable(stmt.order_by(QuarantinedRecord.created_at.desc()).limit(limit)))
+
+
+class OutboxRepository(ScopedRepository[OutboxMessage]):
+    """Outbox messages as a connector admin reads and retries them: region scope applied by ``readable``."""
+
+    model = OutboxMessage
+    read_permission = Permission.manage_connectors
+    programme_scoped = False
+
+    async def listed(self, status: OutboxStatus | None, limit: int) -> Sequence[OutboxMessage]:
+        stmt = select(OutboxMessage)
+        if status is not None:
+            stmt = stmt.where(OutboxMessage.status == status)
+        return await self.get_all(self.readable(stmt.order_by(OutboxMessage.created_at.desc()).limit(limit)))
+
+    async def failed_for_update(self) -> Sequence[OutboxMessage]:
+        stmt = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.failed)
+        return await self.get_all(self.readable(stmt.order_by(OutboxMessage.created_at)).with_for_update())
+
+    async def get_for_update(self, message_id: uuid.UUID) -> OutboxMessage | None:
+        return await self.get_one_or_none(
+            self.readable().where(OutboxMessage.id == message_id).with_for_update())

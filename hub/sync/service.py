@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from croniter import croniter  # type: ignore[import-untyped,unused-ignore]  # hints exist only in some versions
@@ -16,10 +16,11 @@ from auth.principal import NATIONAL, Principal, Role
 from connectors.errors import ConnectorError
 from connectors.ports import EnrolmentSource, RegistrySource
 from hub.config import Settings
-from hub.errors import Forbidden, Invalid, NotFound
-from hub.models import Connector, QuarantinedRecord, SyncRun
+from hub.db.engine import set_scope
+from hub.errors import Conflict, Forbidden, HubError, Invalid, NotFound, UpstreamUnavailable
+from hub.models import Connector, OutboxMessage, OutboxStatus, QuarantinedRecord, RunStatus, SyncRun
 from hub.sync.engine import Progress, RunResult, SyncEngine
-from hub.sync.repository import QuarantineRepository, SyncRepository
+from hub.sync.repository import OutboxRepository, QuarantineRepository, SyncRepository
 from hub.sync.secrets import seal
 from hub.sync.urls import validate_base_url
 
@@ -35,6 +36,22 @@ class Closable(Protocol):
 
 
 SourceFactory = Callable[[Connector], Any]
+
+
+class SyncQueue(Protocol):
+    """Where a requested sync goes to wait for a worker (``hub.sync.jobs.ProcrastinateQueue``)."""
+
+    async def defer_sync(self, connector_id: uuid.UUID, run_id: uuid.UUID, full: bool) -> None: ...
+
+
+class SyncInProgress(Conflict):
+    """A run of the connector is already queued or running; ``run_id`` says which (None: running, no row)."""
+
+    code = "SYNC_IN_PROGRESS"
+
+    def __init__(self, run_id: uuid.UUID | None) -> None:
+        super().__init__("a sync of this connector is already queued or running", run_id=run_id)
+        self.run_id = run_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +157,46 @@ async def test_connection(client: Closable) -> str | None:
     return None
 
 
+async def enqueue_sync(sessionmaker: async_sessionmaker[AsyncSession], principal: Principal,
+                       connector: Connector, queue: SyncQueue, *, full: bool = False) -> SyncRun:
+    """Record a ``queued`` run and hand it to the worker queue; return at once.
+
+    One run per connector: while a run of it is queued, or a worker holds its advisory lock, this raises
+    ``SyncInProgress`` (with the queued run's id, when there is one) instead of queueing a second one.
+    Enqueuers of one connector are serialised by their own advisory lock, so two concurrent requests
+    cannot both queue. The run row commits before the job is deferred: a job whose run row is missing
+    (the commit failed) is dropped by the worker; a row whose job could not be deferred is marked failed.
+    """
+    if connector.kind == "dukcapil":
+        raise Invalid("a Dukcapil connector verifies NIKs; it has nothing to pull", field="connector")
+    async with sessionmaker() as session, session.begin():
+        await set_scope(session, principal)
+        repo = SyncRepository(session)
+        await repo.lock_enqueue(connector.id)
+        waiting = await repo.queued_run(connector.id)
+        if waiting is not None:
+            raise SyncInProgress(waiting)
+        if await repo.is_running(connector.id):
+            raise SyncInProgress(await repo.running_run(connector.id))
+        run = SyncRun(connector_id=connector.id, status=RunStatus.queued, full=full)
+        session.add(run)
+        await session.flush()
+        run_id = run.id
+    try:
+        await queue.defer_sync(connector.id, run_id, full)
+    except Exception as exc:  # the queue is a separate connection; whatever broke, the run must not wait forever
+        async with sessionmaker() as session, session.begin():
+            await set_scope(session, principal)
+            await SyncRepository(session).finish_run(run_id, RunStatus.failed,
+                                                     error=f"could not queue the run: {type(exc).__name__}")
+        raise UpstreamUnavailable("the job queue is unavailable; the run was not queued") from exc
+    async with sessionmaker() as session:
+        await set_scope(session, principal)
+        queued = await session.get(SyncRun, run_id)
+    assert queued is not None
+    return queued
+
+
 async def run_sync(
     sessionmaker: async_sessionmaker[AsyncSession],
     connector: Connector,
@@ -148,9 +205,55 @@ async def run_sync(
     full: bool = False,
     page_size: int = 500,
     on_page: Callable[[Progress], None] | None = None,
+    queued_run: uuid.UUID | None = None,
 ) -> RunResult:
+    """Run a sync here and now (the worker, the CLI). ``queued_run``: the ``queued`` run row to carry on."""
     if connector.kind in ("dukcapil",):
         raise Invalid("a Dukcapil connector verifies NIKs; it has nothing to pull", field="connector")
     engine = SyncEngine(sessionmaker, connector, source, full=full,
-                        page_size=int((connector.options or {}).get("page_size", page_size)), on_page=on_page)
+                        page_size=int((connector.options or {}).get("page_size", page_size)), on_page=on_page,
+                        queued_run=queued_run)
     return await engine.run()
+
+
+def _outbox_manager(principal: Principal) -> None:
+    if principal.role not in MANAGERS:
+        raise Forbidden("the outbox is managed by district IT admins")
+
+
+async def list_outbox(session: AsyncSession, principal: Principal, *, status: OutboxStatus | None = None,
+                      limit: int = 50) -> Sequence[OutboxMessage]:
+    """Outbox messages of the caller's regions, newest first (a district IT admin: their regency)."""
+    _outbox_manager(principal)
+    return await OutboxRepository(session, principal).listed(status, limit)
+
+
+def _requeue(message: OutboxMessage, principal: Principal) -> None:
+    message.status = OutboxStatus.pending
+    message.next_attempt_at = datetime.now(UTC)
+    message.last_error = f"retry asked by {principal.subject} after: {message.last_error or 'no error recorded'}"[:2000]
+
+
+async def retry_outbox(session: AsyncSession, principal: Principal, message_id: uuid.UUID) -> OutboxMessage:
+    """Send a failed message again at the next delivery round (same idempotency key: the receiver
+    answers a resend that it had in fact accepted with its first receipt). Only failed messages."""
+    _outbox_manager(principal)
+    message = await OutboxRepository(session, principal).get_for_update(message_id)
+    if message is None:
+        raise NotFound("no such outbox message")
+    if message.status is not OutboxStatus.failed:
+        raise HubError(f"only failed messages are retried; this one is {message.status.value}",
+                       code="ILLEGAL_TRANSITION")
+    _requeue(message, principal)
+    await session.flush()
+    return message
+
+
+async def retry_failed_outbox(session: AsyncSession, principal: Principal) -> int:
+    """Retry every failed message of the caller's regions. Returns how many."""
+    _outbox_manager(principal)
+    messages = await OutboxRepository(session, principal).failed_for_update()
+    for message in messages:
+        _requeue(message, principal)
+    await session.flush()
+    return len(messages)

@@ -49,7 +49,11 @@ class Household(Node):
                                                            "when it came from there.")
     decile: int | None = strawberry.field(description="Current welfare decile (desil) 1-10 from the registry; "
                                                       "1 is the poorest tenth. Null when not yet ranked.")
-    status: RecordStatus = strawberry.field(description="Whether the household is in the registry or proposed.")
+    status: RecordStatus = strawberry.field(description="Whether the household is in the registry or proposed; "
+                                            "ARCHIVED (with `removedAtSource`) when the registry deleted it.")
+    removed_at_source: datetime | None = strawberry.field(description="When the hub learnt that the source system "
+                                                          "deleted this household. The record and its history are "
+                                                          "kept; null while the source has it.")
     province_code: str = strawberry.field(description="Province code, e.g. `33`.")
     regency_code: str = strawberry.field(description="Regency/city code, e.g. `33.14`.")
     district_code: str = strawberry.field(description="District (kecamatan) code, e.g. `33.14.01`.")
@@ -68,6 +72,7 @@ class Household(Node):
         return build(cls, {
             "id": to_global_id("Household", d["id"]), "pk": d["id"], "registry_id": d["registry_id"],
             "raw_address": d["address"], "decile": d["decile"], "status": _RECORD_STATUS[d["status"]],
+            "removed_at_source": d.get("removed_at_source"),
             "province_code": d["province_code"], "regency_code": d["regency_code"],
             "district_code": d["district_code"], "village_code": d["village_code"],
             "source_system": d["source_system"], "created_at": d["created_at"], "updated_at": d["updated_at"]})
@@ -142,7 +147,10 @@ class Person(Node):
     sex: Sex | None = strawberry.field(description="Sex, when known.")
     relationship_to_head: Relationship = strawberry.field(description="Relationship to the household head.")
     life_status: LifeStatus = strawberry.field(description="Alive, deceased or moved away.")
-    status: RecordStatus = strawberry.field(description="Whether the record is in the registry or proposed.")
+    status: RecordStatus = strawberry.field(description="Whether the record is in the registry or proposed; "
+                                            "ARCHIVED (with `removedAtSource`) when the registry deleted it.")
+    removed_at_source: datetime | None = strawberry.field(description="When the hub learnt that the source system "
+                                                          "deleted this person's household; null while it has it.")
     village_code: str = strawberry.field(description="Village code of the person's household.")
     updated_at: datetime = strawberry.field(description="When the hub last changed this record.")
     # Masked for the caller when the object is built, so reading them is plain attribute access
@@ -184,6 +192,7 @@ class Person(Node):
             "has_disability": disability_for(principal, d["has_disability"]),
             "disabilities": disability_for(principal, d["disabilities"] or []),
             "life_status": _LIFE_STATUS[d["life_status"]], "status": _RECORD_STATUS[d["status"]],
+            "removed_at_source": d.get("removed_at_source"),
             "village_code": d["village_code"], "updated_at": d["updated_at"]})
 
     @classmethod

@@ -32,6 +32,7 @@ MATRIX = {
     "_entities": matrix.test_federation_entities,
     "connectors": matrix.test_connectors,
     "connector": matrix.test_connectors,
+    "outbox": matrix.test_outbox,
     "accessLogs": matrix.test_access_logs_and_api_clients_need_their_permission,
     "apiClients": matrix.test_access_logs_and_api_clients_need_their_permission,
     "dashboard": matrix.test_dashboard_counts,

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.permissions import Permission, can
 from auth.principal import Principal, RegionScope, Role
-from hub.models import Review, SubmissionStatus
+from hub.models import OutboxMessage, OutboxStatus, Review, SubmissionStatus
+from hub.sync.engine import region_columns
 from tests.authz.world import (
     PRINCIPALS,
     VILLAGES,
@@ -314,3 +315,23 @@ async def test_targeting_flags(api: Caller, world: World, session: AsyncSession)
         else:
             assert returned == expected, who
             assert page["total"] == len(expected), who
+
+
+async def test_outbox(api: Caller, world: World, session: AsyncSession) -> None:
+    """Failed pushes: listed for connector admins within their regions only (no payload), refused to others."""
+    messages = {}
+    for village in VILLAGES:
+        message = OutboxMessage(topic="baznas.referral", idempotency_key=f"authz-{village}", payload={},
+                                status=OutboxStatus.failed, last_error="Rejected", **region_columns(village))
+        session.add(message)
+        await session.flush()
+        messages[message.id] = village
+    for who, principal in PRINCIPALS.items():
+        body = await api(who, "{ outbox { id villageCode } }")
+        if not can(principal, Permission.manage_connectors):
+            assert body["data"] is None, who
+            assert error_codes(body) == ["FORBIDDEN"], who
+            continue
+        expected = {gid("OutboxMessage", i) for i, v in messages.items() if principal.scope.contains(v)}
+        assert {m["id"] for m in body["data"]["outbox"]} == expected, who
+        assert expected, who  # the admin's regions hold some of them: the test sees a non-empty answer

@@ -70,3 +70,28 @@ async def test_wrong_api_key_is_rejected(backend: Backend) -> None:
         await source.households()
     assert raised.value.status == 401
     await source.aclose()
+
+
+async def test_a_household_deleted_at_the_source_arrives_as_a_removal(backend: Backend) -> None:
+    source = backend.client("siks-ng")
+    before = datetime.now(UTC)
+    gone = backend.world.delete(3)
+    try:
+        removed = []
+        cursor = None
+        while True:
+            page = await source.households(cursor=cursor, page_size=25, updated_since=before)
+            assert page.records == []
+            removed.extend(page.removed)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        tallies = await source.tallies()
+    finally:
+        await source.aclose()
+        for household in backend.world.households:
+            household.deleted = False
+        backend.world.reindex()
+    assert sorted(r.key for r in removed) == sorted(gone)
+    assert all(r.village_code and r.updated_at >= before for r in removed)
+    assert sum(t.count for t in tallies) == backend.config.size - 3  # the tallies leave them out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from auth.principal import Principal, RegionScope, Role
 from hub.config import Settings
 from mocks.server import SYSTEMS, MockConfig, MockSystems
 from schema.app import create_app
+from schema.ids import from_global_id
 
 SECRET = "siks-dev-key"  # the mock's key: a secret the hub must never echo
 PRINCIPALS = {
@@ -23,6 +25,8 @@ PRINCIPALS = {
     "karanganyar-it": Principal("it-2", Role.district_it_admin, RegionScope.of("33.13")),
     "facilitator": Principal("f-1", Role.facilitator, RegionScope.of("33.14.01.2001")),
 }
+RUN = """mutation($id: ID!) { runSync(id: $id, full: true) { __typename
+    ... on SyncRun { id status fetched inserted } ... on UserError { code message } } }"""
 TEST = "mutation($id: ID!) { testConnection(id: $id) { ... on ConnectionTest { ok message } } }"
 UPDATE = """mutation($id: ID!, $input: ConnectorInput!) { updateConnector(id: $id, input: $input) { __typename } }"""
 CREATE = """mutation($input: ConnectorInput!) { createConnector(input: $input) {
@@ -35,6 +39,16 @@ def mocks() -> Iterator[MockSystems]:
     systems = MockSystems(MockConfig(ports=dict.fromkeys(SYSTEMS, 0), size=40, seed=5))
     with systems.running():
         yield systems
+
+
+class RecordingQueue:
+    """The job queue as the API sees it: what was deferred (the worker side is tests/hub/sync/test_queued_runs.py)."""
+
+    def __init__(self) -> None:
+        self.deferred: list[tuple[uuid.UUID, uuid.UUID, bool]] = []
+
+    async def defer_sync(self, connector_id: uuid.UUID, run_id: uuid.UUID, full: bool) -> None:
+        self.deferred.append((connector_id, run_id, full))
 
 
 class Api:
@@ -50,11 +64,16 @@ class Api:
 
 
 @pytest.fixture
-async def api(settings: Settings, connection: AsyncConnection) -> AsyncIterator[Api]:
+def queue() -> RecordingQueue:
+    return RecordingQueue()
+
+
+@pytest.fixture
+async def api(settings: Settings, connection: AsyncConnection, queue: RecordingQueue) -> AsyncIterator[Api]:
     async def authenticate(request: Request) -> Principal | None:
         return PRINCIPALS.get(request.headers.get("X-Test-Principal", ""))
 
-    app = create_app(settings, bind=connection, authenticate=authenticate)
+    app = create_app(settings, bind=connection, authenticate=authenticate, sync_queue=queue)
     async with app.router.lifespan_context(app), httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://hub.test") as client:
         yield Api(client)
@@ -66,7 +85,7 @@ def siks_input(mocks: MockSystems, **overrides: Any) -> dict[str, Any]:
 
 
 async def test_district_admin_configures_tests_and_runs_a_connector(
-        api: Api, mocks: MockSystems, caplog: pytest.LogCaptureFixture) -> None:
+        api: Api, mocks: MockSystems, queue: RecordingQueue, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     created = (await api("sragen-it", CREATE, input=siks_input(mocks)))["data"]["createConnector"]
     assert created["__typename"] == "Connector"
@@ -76,16 +95,21 @@ async def test_district_admin_configures_tests_and_runs_a_connector(
     tested = await api("sragen-it", TEST, id=connector_id)
     assert tested["data"]["testConnection"] == {"ok": True, "message": None}
 
-    ran = await api("sragen-it", """mutation($id: ID!) { runSync(id: $id, full: true) {
-        ... on SyncRun { status inserted quarantined reconciliation } } }""", id=connector_id)
+    # runSync queues the run for a worker and answers at once: nothing has been pulled yet.
+    ran = await api("sragen-it", RUN, id=connector_id)
     run = ran["data"]["runSync"]
-    assert run["status"] == "SUCCEEDED"
-    assert run["inserted"] == len(mocks.world.households)
-    assert run["reconciliation"]["ok"] is True
+    assert (run["__typename"], run["status"], run["fetched"], run["inserted"]) == ("SyncRun", "QUEUED", 0, 0)
+    assert [(str(r), f) for _, r, f in queue.deferred] == [(str(from_global_id(run["id"], "SyncRun")), True)]
 
-    history = await api("sragen-it", """query($id: ID!) { connector(id: $id) { runs { status fetched } } }""",
+    # A second request while it waits queues nothing and names the waiting run.
+    again = (await api("sragen-it", RUN, id=connector_id))["data"]["runSync"]
+    assert again["code"] == "SYNC_IN_PROGRESS"
+    assert run["id"] in again["message"]
+    assert len(queue.deferred) == 1
+
+    history = await api("sragen-it", """query($id: ID!) { connector(id: $id) { runs { id status fetched } } }""",
                         id=connector_id)
-    assert history["data"]["connector"]["runs"] == [{"status": "SUCCEEDED", "fetched": len(mocks.world.households)}]
+    assert history["data"]["connector"]["runs"] == [{"id": run["id"], "status": "QUEUED", "fetched": 0}]
 
     # Wrong credentials: the test says so, without echoing either key.
     wrong = "wrong-key-9d2e"
@@ -147,3 +171,26 @@ async def test_the_schema_has_no_field_that_returns_credentials(api: Api) -> Non
     names = {f["name"] for f in introspection["data"]["__type"]["fields"]}
     assert not {n for n in names if "credential" in n.lower() and n != "hasCredentials"}
     assert "secret" not in json.dumps(introspection).lower()
+
+
+async def test_run_sync_without_a_reachable_queue_fails_the_run_and_says_so(
+        settings: Settings, connection: AsyncConnection, mocks: MockSystems) -> None:
+    class Unreachable:
+        async def defer_sync(self, connector_id: uuid.UUID, run_id: uuid.UUID, full: bool) -> None:
+            raise ConnectionRefusedError("no queue")
+
+    async def authenticate(request: Request) -> Principal | None:
+        return PRINCIPALS["sragen-it"]
+
+    app = create_app(settings, bind=connection, authenticate=authenticate, sync_queue=Unreachable())
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://hub.test") as client:
+        api = Api(client)
+        created = (await api("sragen-it", CREATE, input=siks_input(mocks)))["data"]["createConnector"]
+        for _ in range(2):  # the failed run does not block the next request
+            refused = (await api("sragen-it", RUN, id=created["id"]))["data"]["runSync"]
+            assert refused["code"] == "UPSTREAM_UNAVAILABLE"
+        runs = await api("sragen-it", "query($id: ID!) { connector(id: $id) { runs { status error } } }",
+                         id=created["id"])
+    assert runs["data"]["connector"]["runs"] == [
+        {"status": "FAILED", "error": "could not queue the run: ConnectionRefusedError"}] * 2

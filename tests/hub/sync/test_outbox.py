@@ -75,8 +75,12 @@ async def test_a_refused_message_fails_at_once_and_is_kept(harness: Harness) -> 
 async def test_prelist_and_proposals_reach_siks_ng(harness: Harness) -> None:
     siks = await harness.connector("siks-ng")
     sink: Any = build_source(siks, harness.settings, options=ONE_SHOT)
-    await add(harness, [("siks-ng.prelist", {"kode_desa": "3314012001", "nama_krt": "Warga Baru"}),
-                        ("siks-ng.proposal", {"id_rt": "RT0110000001", "perubahan": {"desil": 2}})])
+    household = str(uuid.uuid4())
+    await add(harness, [("siks-ng.prelist", {"kind": "new_household", "household_id": household,
+                                             "village_code": "33.14.01.2001", "address": "Dukuh Baru"}),
+                        ("siks-ng.proposal", {"kind": "correction", "household_id": household,
+                                              "registry_id": "RT0110000001", "village_code": "33.14.01.2001",
+                                              "changes": {"address": "Dukuh Lama 2"}})])
     report = await deliver_due(harness.sessionmaker, {
         "siks-ng.prelist": submission_handler(sink, SubmissionKind.prelist),
         "siks-ng.proposal": submission_handler(sink, SubmissionKind.proposal)})
