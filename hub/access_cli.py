@@ -69,7 +69,9 @@ def token(
 def print_demo_tokens(settings: Settings) -> None:
     """One development token per role, for the demo's welcome screen."""
     for role, value in dev_tokens_per_role(settings).items():
-        err.print(f"[bold]{role.value}[/]\n  Authorization: Bearer {value}")
+        err.print(f"[bold]{role.value}[/]")
+        # One unbroken line, whatever the terminal width: a wrapped token does not paste back whole.
+        err.print(f"  Authorization: Bearer {value}", soft_wrap=True, highlight=False)
 
 
 @clients_app.command("create")

@@ -197,6 +197,7 @@ def demo(
         _print_seed(seeded)
     console.print("[bold]4/5[/] starting the mock government systems")
     _demo_sources(settings, urls)
+    _demo_worker(urls)
     console.print("[bold]5/5[/] serving")
     print_demo_tokens(settings)
     console.print(f"\n  GraphiQL: [link]http://{settings.host}:{port}/graphql[/link]\n")
@@ -242,6 +243,24 @@ def _register_sync() -> None:
 
 
 _register_sync()
+
+
+def _demo_worker(urls: DatabaseUrls) -> None:
+    """A job worker inside the demo process, so `runSync` and outbox deliveries run without a separate
+    `slrt-hub worker` (production runs workers as their own processes: docker-compose.yml)."""
+    import threading
+
+    from hub.sync.jobs import ensure_queue_schema, make_app
+
+    asyncio.run(ensure_queue_schema(urls.owner))
+
+    async def work() -> None:
+        worker_app = make_app(urls.app)
+        async with worker_app.open_async():
+            await worker_app.run_worker_async(queues=["sync", "outbox"], install_signal_handlers=False)
+
+    threading.Thread(target=lambda: asyncio.run(work()), daemon=True, name="worker").start()
+    console.print("      job worker up (runSync and outbox deliveries)")
 
 
 def _demo_sources(settings: Settings, urls: DatabaseUrls) -> None:
