@@ -300,7 +300,7 @@ async def bench_principal(engine: Any, principal: Principal, repeat: int) -> dic
 
 
 GRAPHQL = """query($codes: [String!]) { dashboard(programmeCodes: $codes) {
-  protection { applied threshold } programmes { code }
+  refreshedAt protection { applied threshold } programmes { code }
   coverage { programmeCode decile inBand registryHouseholds registryPersons eligibleHouseholds enrolledHouseholds
              enrolledPersons coverageRate }
   overlap { programmes setSizes { programmeCode households } cells { programmes households } }
@@ -329,7 +329,8 @@ async def bench_graphql(owner: str, principal: Principal, repeat: int) -> float:
             assert "errors" not in body, body["errors"]
             return body
 
-        await once()  # warm the pool
+        warm = await once()  # warm the pool
+        print(f"  GraphQL {principal.role.value}: refreshedAt {warm['data']['dashboard']['refreshedAt']}")
         ms, _ = await timed("graphql", repeat, once)
     return ms
 
