@@ -349,12 +349,13 @@ async def build_dashboard(
                        protection=protection, programmes=programmes, catalogue=catalogue)
     ids = [p.id for p in programmes]
     needs_matching = bool(sections - {Section.workflow}) and bool(ids)
-    summary = SummaryReader(session, narrow(principal, region_code)) if use_summary else None
-    state = await summary.state() if summary is not None and bool(sections - {Section.workflow}) else None
-    if state is not None and (as_of is None or as_of == state.as_of):
-        # The regency's summary: the same figures, summed from per-village counts written after the
-        # last sync (see hub.analytics.summary); stale by at most one sync, and shown as such.
-        assert summary is not None
+    summary, state = None, None
+    if use_summary and sections - {Section.workflow}:
+        summary = SummaryReader(session, narrow(principal, region_code))
+        state = await summary.state()
+    if summary is not None and state is not None and (as_of is None or as_of == state.as_of):
+        # The regency's summary: the same figures, summed from per-village counts written at its last
+        # refresh (see hub.analytics.summary), whose time the dashboard shows.
         repo, as_of, matches = summary, state.as_of, []
         result.refreshed_at = state.refreshed_at
         result.name_matches = await summary.name_match_count(ids) if ids else 0
