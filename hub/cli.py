@@ -82,9 +82,40 @@ async def _seed(owner_url: str, households: int, seed: int, regencies: list[str]
                     bar.update(task, completed=done,
                                rate=f"{done / elapsed:,.0f} households/s, {persons:,} persons")
 
-                return await write_population(conn, population, households, reset=reset, progress=progress)
+                result = await write_population(conn, population, households, reset=reset, progress=progress)
+        await _refresh_analytics(owner_url)  # the dashboard's summary of the new population
+        return result
     finally:
         await engine.dispose()
+
+
+async def _refresh_analytics(owner_url: str, regencies: list[str] | None = None) -> None:
+    """Rebuild the analytics summary (``hub.analytics.summary``), one line per regency."""
+    from hub.analytics import summary
+    from hub.db.engine import make_sessionmaker
+
+    engine = create_async_engine(owner_url)
+    try:
+        started = time.perf_counter()
+        done = await summary.refresh(make_sessionmaker(engine), regencies or None, progress=console.print)
+        console.print(f"[green]analytics summary rebuilt[/] for {len(done)} regencies in "
+                      f"{time.perf_counter() - started:.1f} s")
+    finally:
+        await engine.dispose()
+
+
+analytics_app = typer.Typer(help="The analytics summary behind the dashboard.", no_args_is_help=True)
+app.add_typer(analytics_app, name="analytics")
+
+
+@analytics_app.command("refresh")
+def analytics_refresh(
+    regency: Annotated[list[str] | None, typer.Option(
+        help="Rebuild only this regency (repeatable); default: every regency with households.")] = None,
+) -> None:
+    """Rebuild the per-village summary the dashboard reads (done after every sync run and seed too)."""
+    urls = _urls(Settings())
+    asyncio.run(_refresh_analytics(urls.owner, regency))
 
 
 @app.command()

@@ -7,7 +7,7 @@ small-cell threshold (see ``SmallCellProtection``).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
@@ -198,6 +198,10 @@ class Dashboard:
     targeting: list[TargetingSummary]
     profiles: list[ProfileCell]
     workflow: WorkflowSummary | None
+    refreshed_at: datetime | None = strawberry.field(
+        description="When coverage, overlap, targeting and profiles come from the analytics summary (a whole "
+        "regency's figures): the time it was rebuilt, after the last sync run or seed; ages are as of that day. "
+        "Null: computed live now. Workflow figures are always live.")
 
     @classmethod
     def from_result(cls, d: analytics.Dashboard) -> Dashboard:
@@ -238,6 +242,7 @@ class Dashboard:
             targeting=[TargetingSummary(**_fields(t)) for t in d.targeting],
             profiles=[ProfileCell(**_fields(p)) for p in d.profiles],
             workflow=workflow,
+            refreshed_at=d.refreshed_at,
         )
 
 
@@ -261,7 +266,7 @@ class FlaggedHousehold:
         description="How the enrolment was matched: registry (enrolled as a registry household), nik, name; "
         "null when unmatched or for exclusions.")
     match_score: float | None = strawberry.field(description="Similarity 0-100 of a name match (100 for NIK).")
-    address: str
+    address: str | None = strawberry.field(description="Null without `see_personal_details`, as in the read API.")
     village_code: str
     registry_id: str | None
     head_name: str | None

@@ -35,6 +35,7 @@ from sqlalchemy import (
     and_,
     any_,
     case,
+    delete,
     exists,
     extract,
     func,
@@ -48,7 +49,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, distinct_on
 from sqlalchemy.orm import aliased
 from sqlalchemy.types import Boolean, Date, Float, String, Uuid
 
@@ -574,3 +575,278 @@ class AnalyticsRepository(ScopedRepository[Household]):
         return (await self.session.execute(stmt)).scalars().all()
 
 
+
+
+# -- the summary ----------------------------------------------------------------------------------
+
+# Advisory lock class for a regency's summary: the refresh holds it exclusively while it rewrites the
+# regency, a reader tries for it shared and reads live figures when it cannot have it at once.
+SUMMARY_LOCK_CLASS = 0x534C52  # "SLR"
+_SUMMARY_LOCK = "SELECT pg_{kind}(:cls, hashtext(:regency))"
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryState:
+    regency_code: str
+    refreshed_at: datetime
+    as_of: date
+
+
+def _age_group(column: Any, as_of: date) -> Any:
+    return case(*[(column > _years_before(as_of, hi), label) for label, _, hi in AGE_GROUPS], else_="unknown")
+
+
+class SummaryWriter(AnalyticsRepository):
+    """Rewrites the summary rows of the caller's scope (one regency) from the live statements above,
+    run for every programme of the catalogue: the figures for any choice of programmes are then sums
+    over the stored programme sets. Runs inside the caller's transaction; row-level security keeps
+    the DELETE and the INSERTs inside the scope."""
+
+    async def lock(self, regency_code: str) -> None:
+        await self.session.execute(text(_SUMMARY_LOCK.format(kind="advisory_xact_lock")),
+                                   {"cls": SUMMARY_LOCK_CLASS, "regency": regency_code})
+
+    async def write(self, programme_ids: Sequence[uuid.UUID], name_matches: Sequence[NameMatch],
+                    as_of: date) -> None:
+        from hub.models import SummaryEnrolled, SummaryNameMatches, SummaryPersons, SummaryUnit
+
+        for model in (SummaryUnit, SummaryEnrolled, SummaryPersons, SummaryNameMatches):
+            await self.session.execute(delete(model).where(model.id.in_(self.readable(select(model.id), model=model))))
+        await self.prepare(programme_ids, name_matches)
+        await self.session.execute(text("DROP TABLE IF EXISTS pg_temp.analytics_unit_sets"))
+        await self.session.execute(text(_UNIT_SETS_DDL))
+        await self.session.execute(text(_UNIT_SETS))
+        await self.session.execute(text("ANALYZE analytics_unit_sets"))
+        h = aliased(Household)
+        codes = [h.province_code, h.regency_code, h.district_code, h.village_code]
+        region_names = [c.key for c in codes]
+        sets = UNIT_SETS
+        await self.session.execute(insert(SummaryUnit).from_select(
+            [*region_names, "decile", "programmes", "direct", "by_nik", "by_name", "households", "persons"],
+            self._scoped(
+                select(*codes, sets.c.decile, sets.c.programmes, sets.c.direct, sets.c.by_nik, sets.c.by_name,
+                       func.count(), func.sum(sets.c.persons))
+                .join(h, h.id == sets.c.unit_id)
+                .group_by(*codes, sets.c.decile, sets.c.programmes, sets.c.direct, sets.c.by_nik, sets.c.by_name),
+                h)))
+        # Enrolled households and persons per programme and decile, as in ``coverage``.
+        effective = PREPARED_EFFECTIVE
+        members = self._member_counts()
+        decile_key = func.coalesce(effective.c.decile, NOT_IN_REGISTRY)
+        per_household = (
+            select(effective.c.programme_id, decile_key.label("decile"), effective.c.unit_id,
+                   effective.c.enrolled_household_id,
+                   func.bool_or(effective.c.person_id.is_(None)).label("whole"),
+                   func.count(effective.c.person_id.distinct()).label("listed"))
+            .group_by(effective.c.programme_id, decile_key, effective.c.unit_id, effective.c.enrolled_household_id)
+            .subquery("per_household"))
+        persons = case((per_household.c.whole, func.coalesce(members.c.n, 0)), else_=per_household.c.listed)
+        await self.session.execute(insert(SummaryEnrolled).from_select(
+            [*region_names, "programme_id", "decile", "households", "persons"],
+            self._scoped(
+                select(*codes, per_household.c.programme_id, per_household.c.decile,
+                       func.count(per_household.c.unit_id.distinct()), func.sum(persons))
+                .select_from(per_household)
+                .join(h, h.id == per_household.c.unit_id)
+                .outerjoin(members, members.c.household_id == per_household.c.enrolled_household_id)
+                .group_by(*codes, per_household.c.programme_id, per_household.c.decile), h)))
+        # Profiles: living registry members, as in ``profiles``.
+        p = PREPARED_PERSONS
+        n, n2 = aliased(Need), aliased(Need)
+        need_households = self._scoped(select(n.household_id).where(n.person_id.is_(None)).distinct(),
+                                       n).subquery("need_households")
+        need_persons = self._scoped(select(n2.person_id).where(n2.person_id.is_not(None)).distinct(),
+                                    n2).subquery("need_persons")
+        need = or_(need_households.c.household_id.is_not(None), need_persons.c.person_id.is_not(None))
+        sex = func.coalesce(p.c.sex, "unknown")
+        age_group = _age_group(p.c.birth_date, as_of)
+        await self.session.execute(insert(SummaryPersons).from_select(
+            [*region_names, "programmes", "sex", "age_group", "has_disability", "persons", "with_need"],
+            self._scoped(
+                select(*codes, sets.c.programmes, sex, age_group, p.c.has_disability, func.count(),
+                       func.count().filter(need))
+                .select_from(p)
+                .join(sets, and_(sets.c.unit_id == p.c.household_id, sets.c.decile != NOT_IN_REGISTRY))
+                .join(h, h.id == p.c.household_id)
+                .outerjoin(need_households, need_households.c.household_id == p.c.household_id)
+                .outerjoin(need_persons, need_persons.c.person_id == p.c.id)
+                .group_by(*codes, sets.c.programmes, sex, age_group, p.c.has_disability), h)))
+        # Name matches, by the programmes their list household is enrolled in.
+        if name_matches:
+            e = aliased(Enrolment)
+            listed = func.unnest(literal([m.list_household_id for m in name_matches], ARRAY(Uuid()))).table_valued(
+                "id").render_derived(name="m")
+            enrolled_in = self._scoped(
+                select(func.array_agg(aggregate_order_by(e.programme_id.distinct(), e.programme_id)))
+                .where(e.household_id == listed.c.id, e.status == EnrolmentStatus.active), e).scalar_subquery()
+            per_list = (select(*codes, enrolled_in.label("programmes")).select_from(listed)
+                        .join(h, h.id == listed.c.id))
+            per_list_sq = self._scoped(per_list, h).subquery("per_list")
+            await self.session.execute(insert(SummaryNameMatches).from_select(
+                [*region_names, "programmes", "households"],
+                select(*[per_list_sq.c[name] for name in region_names], per_list_sq.c.programmes, func.count())
+                .where(per_list_sq.c.programmes.is_not(None))
+                .group_by(*[per_list_sq.c[name] for name in region_names], per_list_sq.c.programmes)))
+
+
+# Per counted household: its decile (0: not in the registry), the programmes it receives and how,
+# and its living members. From the prepared tables of this transaction only.
+_UNIT_SETS_DDL = (
+    "CREATE TEMPORARY TABLE analytics_unit_sets (unit_id uuid, decile smallint, programmes uuid[], "
+    "direct uuid[], by_nik uuid[], by_name uuid[], persons integer) ON COMMIT DROP")
+_UNIT_SETS = """
+INSERT INTO analytics_unit_sets
+WITH u AS (
+    SELECT unit_id, max(decile) AS decile,
+           array_agg(DISTINCT programme_id ORDER BY programme_id) AS programmes,
+           array_agg(DISTINCT programme_id ORDER BY programme_id) FILTER (WHERE method = 'registry') AS direct,
+           array_agg(DISTINCT programme_id ORDER BY programme_id) FILTER (WHERE method = 'nik') AS by_nik,
+           array_agg(DISTINCT programme_id ORDER BY programme_id) FILTER (WHERE method = 'name') AS by_name
+    FROM analytics_effective GROUP BY unit_id
+), members AS (
+    SELECT household_id, count(*) AS n FROM analytics_persons GROUP BY household_id
+)
+SELECT r.household_id, r.decile, coalesce(u.programmes, '{}'), coalesce(u.direct, '{}'),
+       coalesce(u.by_nik, '{}'), coalesce(u.by_name, '{}'), coalesce(m.n, 0)
+FROM analytics_registry r
+LEFT JOIN u ON u.unit_id = r.household_id
+LEFT JOIN members m ON m.household_id = r.household_id
+UNION ALL
+SELECT u.unit_id, 0, u.programmes, coalesce(u.direct, '{}'), coalesce(u.by_nik, '{}'), coalesce(u.by_name, '{}'), 0
+FROM u WHERE u.decile IS NULL
+"""
+UNIT_SETS = Table(
+    "analytics_unit_sets", _PREPARED, Column("unit_id", Uuid()), Column("decile", SmallInteger()),
+    Column("programmes", ARRAY(Uuid())), Column("direct", ARRAY(Uuid())), Column("by_nik", ARRAY(Uuid())),
+    Column("by_name", ARRAY(Uuid())), Column("persons", Integer()), prefixes=["TEMPORARY"])
+
+
+class SummaryReader(AnalyticsRepository):
+    """The figures from the summary tables, in the same shape as ``AnalyticsRepository``'s: sums over
+    the stored rows of the caller's scope. Name matches are not needed (they were resolved when the
+    summary was written) and are ignored."""
+
+    _units: list[tuple[Any, ...]] | None = None
+
+    async def state(self) -> SummaryState | None:
+        """The summary's refresh time if the caller's scope is one whole regency that has a summary and
+        no refresh of it is running; the shared lock then keeps it unchanged to the end of the
+        transaction. ``None``: compute live."""
+        from hub.models import SummaryRefresh
+
+        codes = self.principal.scope.codes
+        if self.principal.scope.is_national or len(codes) != 1:
+            return None
+        (regency,) = codes
+        if regency.count(".") != 1:
+            return None
+        got: bool = (await self.session.execute(text(_SUMMARY_LOCK.format(kind="try_advisory_xact_lock_shared")),
+                                          {"cls": SUMMARY_LOCK_CLASS, "regency": regency})).scalar_one()
+        if not got:
+            return None
+        stmt = self.readable(select(SummaryRefresh), model=SummaryRefresh)
+        row = (await self.session.execute(stmt)).scalars().first()
+        if row is None or row.regency_code != regency:
+            return None
+        return SummaryState(row.regency_code, row.refreshed_at, row.as_of)
+
+    async def _programme_rows(self, programme_ids: Sequence[uuid.UUID]) -> list[Programme]:
+        wanted = set(programme_ids)
+        return [p for p in await self.programmes(None) if p.id in wanted]
+
+    async def _unit_rows(self) -> list[tuple[Any, ...]]:
+        from hub.models import SummaryUnit
+
+        if self._units is None:
+            u = aliased(SummaryUnit)
+            keys = (u.decile, u.programmes, u.direct, u.by_nik, u.by_name)
+            self._units = await self._rows(self._scoped(
+                select(*keys, func.sum(u.households), func.sum(u.persons)).group_by(*keys), u))
+        return self._units
+
+    async def name_match_count(self, programme_ids: Sequence[uuid.UUID]) -> int:
+        from hub.models import SummaryNameMatches
+
+        m = aliased(SummaryNameMatches)
+        chosen = literal(list(programme_ids), ARRAY(Uuid()))
+        stmt = self._scoped(select(func.coalesce(func.sum(m.households), 0)).where(m.programmes.op("&&")(chosen)), m)
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def coverage(self, programme_ids: Sequence[uuid.UUID],
+                       name_matches: Sequence[NameMatch]) -> list[tuple[Any, ...]]:
+        from hub.models import SummaryEnrolled
+
+        reg_households: dict[int, int] = {}
+        reg_persons: dict[int, int] = {}
+        for decile, _, _, _, _, households, persons in await self._unit_rows():
+            if decile != NOT_IN_REGISTRY:
+                reg_households[decile] = reg_households.get(decile, 0) + int(households)
+                reg_persons[decile] = reg_persons.get(decile, 0) + int(persons)
+        s = aliased(SummaryEnrolled)
+        enrolled = {(pid, decile): (int(h), int(p)) for pid, decile, h, p in await self._rows(self._scoped(
+            select(s.programme_id, s.decile, func.sum(s.households), func.sum(s.persons))
+            .where(s.programme_id.in_(list(programme_ids))).group_by(s.programme_id, s.decile), s))}
+        out = []
+        for prog in await self._programme_rows(programme_ids):
+            has_band = prog.decile_min is not None or prog.decile_max is not None
+            low = prog.decile_min if prog.decile_min is not None else 1
+            high = prog.decile_max if prog.decile_max is not None else 10
+            for decile in range(NOT_IN_REGISTRY, 11):
+                enr_h, enr_p = enrolled.get((prog.id, decile), (0, 0))
+                out.append((prog.id, decile, has_band and low <= decile <= high, reg_households.get(decile, 0),
+                            reg_persons.get(decile, 0), enr_h, enr_p))
+        return out
+
+    async def overlap(self, programme_ids: Sequence[uuid.UUID],
+                      name_matches: Sequence[NameMatch]) -> list[tuple[Any, ...]]:
+        bits = {pid: 1 << i for i, pid in enumerate(programme_ids)}
+        counts: dict[int, int] = {}
+        for decile, programmes, _, _, _, households, _ in await self._unit_rows():
+            mask = 0
+            for pid in programmes:
+                mask |= bits.get(pid, 0)
+            if mask or decile != NOT_IN_REGISTRY:
+                counts[mask] = counts.get(mask, 0) + int(households)
+        return sorted(counts.items())
+
+    async def targeting(self, programme_ids: Sequence[uuid.UUID],
+                        name_matches: Sequence[NameMatch]) -> list[tuple[Any, ...]]:
+        units = await self._unit_rows()
+        out = []
+        for prog in await self._programme_rows(programme_ids):
+            has_band = prog.decile_min is not None or prog.decile_max is not None
+            low = prog.decile_min if prog.decile_min is not None else 1
+            high = prog.decile_max if prog.decile_max is not None else 10
+            exclusion = enrolled = outside = missing = direct = by_nik = by_name = 0
+            for decile, programmes, direct_set, nik_set, name_set, households, _ in units:
+                n = int(households)
+                in_registry = decile != NOT_IN_REGISTRY
+                if prog.id not in programmes:
+                    if has_band and in_registry and low <= decile <= high:
+                        exclusion += n
+                    continue
+                enrolled += n
+                outside += n if has_band and in_registry and not low <= decile <= high else 0
+                missing += 0 if in_registry else n
+                direct += n if prog.id in direct_set else 0
+                by_nik += n if prog.id in nik_set else 0
+                by_name += n if prog.id in name_set else 0
+            out.append((prog.id, exclusion if has_band else None, enrolled, outside, missing, direct, by_nik,
+                        by_name))
+        return out
+
+    async def profiles(self, programme_ids: Sequence[uuid.UUID], name_matches: Sequence[NameMatch],
+                       as_of: date) -> list[tuple[Any, ...]]:
+        """By sex, age group (on the summary's ``as_of``; the service reads the summary only for that
+        day) and disability."""
+        from hub.models import SummaryPersons
+
+        s = aliased(SummaryPersons)
+        chosen = literal(list(programme_ids), ARRAY(Uuid()))
+        stmt = self._scoped(
+            select(s.sex, s.age_group, s.has_disability, func.sum(s.persons),
+                   func.coalesce(func.sum(s.persons).filter(s.programmes.op("&&")(chosen)), 0), func.sum(s.with_need))
+            .group_by(s.sex, s.age_group, s.has_disability)
+            .order_by(s.sex, s.age_group, s.has_disability), s)
+        return [(sex, age, disabled, int(n), int(enrolled), int(need))
+                for sex, age, disabled, n, enrolled, need in await self._rows(stmt)]

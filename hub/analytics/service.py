@@ -33,9 +33,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.permissions import Permission, can
 from auth.principal import NATIONAL, Principal, RegionScope
-from hub.analytics.repository import NOT_IN_REGISTRY, AnalyticsRepository, MatchCandidate, NameMatch
+from hub.analytics.repository import (
+    NOT_IN_REGISTRY,
+    AnalyticsRepository,
+    MatchCandidate,
+    NameMatch,
+    SummaryReader,
+)
 from hub.errors import Forbidden, Invalid, NotFound
 from hub.identity import mask_nik
+from hub.masking import detail_for
 from hub.models import Programme
 
 MAX_OVERLAP_PROGRAMMES = 5
@@ -146,7 +153,7 @@ class FlaggedHousehold:
     decile: int | None
     match_method: str | None
     match_score: float | None
-    address: str
+    address: str | None  # None without ``see_personal_details``, as in the read API (hub.masking)
     village_code: str
     registry_id: str | None
     head_name: str | None
@@ -224,6 +231,9 @@ class Dashboard:
     targeting: list[Targeting] = field(default_factory=list)
     profiles: list[ProfileCell] = field(default_factory=list)
     workflow: Workflow | None = None
+    # When coverage, overlap, targeting and profiles come from the summary: its refresh time (ages as
+    # of its day). ``None``: computed live, as of now.
+    refreshed_at: datetime | None = None
 
 
 # -- region and programme choice ----------------------------------------------------------------
@@ -308,11 +318,15 @@ async def build_dashboard(
     sections: frozenset[Section] = frozenset(Section),
     as_of: date | None = None,
     now: datetime | None = None,
+    use_summary: bool = True,
 ) -> Dashboard:
     """Every figure the dashboard shows, for ``principal`` narrowed to ``region_code``, computed in
-    one transaction so that the figures agree with each other."""
+    one transaction so that the figures agree with each other.
+
+    For a scope of exactly one regency with a summary (``hub.analytics.summary``), coverage, overlap,
+    targeting and profiles are read from it when ``as_of`` is not given or is the summary's day;
+    ``refreshed_at`` then says how old they are. Workflow figures are always live."""
     require_aggregates(principal)
-    as_of = as_of or date.today()
     now = now or datetime.now().astimezone()
     lookup = AnalyticsRepository(session, principal)
     await lookup.tune()
@@ -335,10 +349,22 @@ async def build_dashboard(
                        protection=protection, programmes=programmes, catalogue=catalogue)
     ids = [p.id for p in programmes]
     needs_matching = bool(sections - {Section.workflow}) and bool(ids)
-    matches = await name_matches(repo, ids) if needs_matching else []
-    result.name_matches = len(matches)
-    if needs_matching:
-        await repo.prepare(ids, matches)
+    summary, state = None, None
+    if use_summary and sections - {Section.workflow}:
+        summary = SummaryReader(session, narrow(principal, region_code))
+        state = await summary.state()
+    if summary is not None and state is not None and (as_of is None or as_of == state.as_of):
+        # The regency's summary: the same figures, summed from per-village counts written at its last
+        # refresh (see hub.analytics.summary), whose time the dashboard shows.
+        repo, as_of, matches = summary, state.as_of, []
+        result.refreshed_at = state.refreshed_at
+        result.name_matches = await summary.name_match_count(ids) if ids else 0
+    else:
+        as_of = as_of or date.today()
+        matches = await name_matches(repo, ids) if needs_matching else []
+        result.name_matches = len(matches)
+        if needs_matching:
+            await repo.prepare(ids, matches)
     if Section.coverage in sections and ids:
         result.coverage = await coverage(repo, programmes, matches, protection)
     if Section.overlap in sections and ids:
@@ -429,8 +455,8 @@ async def flagged_households(
     total, rows = await repo.flagged(programme.id, matches, kind=kind.value if kind else None,
                                      limit=limit, offset=offset)
     items = [FlaggedHousehold(household_id=hid, kind=FlagKind(k), decile=decile, match_method=method,
-                              match_score=score, address=address, village_code=village, registry_id=registry_id,
-                              head_name=head, head_nik_masked=_mask(nik))
+                              match_score=score, address=detail_for(principal, address), village_code=village,
+                              registry_id=registry_id, head_name=head, head_nik_masked=_mask(nik))
              for _, hid, k, decile, method, score, address, village, registry_id, head, nik in rows]
     return FlaggedPage(total=total, items=items, withheld=False)
 

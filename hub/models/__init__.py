@@ -1,6 +1,7 @@
 """ORM classes only. Importing this package registers every table on ``Base.metadata``."""
 
 from hub.models.access import AccessLog, ApiClient
+from hub.models.analytics import SummaryEnrolled, SummaryNameMatches, SummaryPersons, SummaryRefresh, SummaryUnit
 from hub.models.programme import (
     Enrolment,
     EnrolmentStatus,
@@ -56,3 +57,4 @@ __all__ += [  # sync (issue 6)
     "Connector", "NikCheck", "OutboxMessage", "OutboxStatus", "QuarantinedRecord", "RunStatus",
     "SyncCheckpoint", "SyncConflict", "SyncRun",
 ]
+__all__ += ["SummaryEnrolled", "SummaryNameMatches", "SummaryPersons", "SummaryRefresh", "SummaryUnit"]

@@ -41,6 +41,7 @@ from connectors.ports import (
     RegistrySource,
     Removal,
 )
+from hub.analytics.summary import refresh_after_sync
 from hub.db.engine import set_scope
 from hub.identity import InvalidIdentifier, parse_kk, parse_nik
 from hub.metrics import record_sync_run
@@ -160,6 +161,8 @@ class SyncEngine:
             else:
                 result = await self._run_locked()
         p = result.progress
+        if result.status in (RunStatus.succeeded, RunStatus.mismatch):
+            await refresh_after_sync(self.sessionmaker, self.region, changed=bool(p.inserted or p.updated))
         record_sync_run(str(self.system), result.status.value, {
             "inserted": p.inserted, "updated": p.updated, "unchanged": p.unchanged, "quarantined": p.quarantined,
             "removed": p.removed,

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.requests import Request
 
 from auth.principal import Principal, RegionScope, Role
+from hub.analytics import summary
 from hub.config import Profile, Settings, app_url_from_owner
 from hub.db.embedded import ensure_database
 from hub.db.engine import make_sessionmaker, set_scope
@@ -89,6 +90,8 @@ async def e2e_database(database_urls: dict[str, str]) -> AsyncIterator[dict[str,
         await set_scope(session, Principal.system("e2e population"))
         await build_population(session)
         await session.commit()
+    # As after a seed or a sync run: the regency manager's figures come from the summary.
+    await summary.refresh(make_sessionmaker(engine))
     await engine.dispose()
     yield {"owner": owner, "app": app_url_from_owner(owner, None)}
     admin = create_async_engine(make_url(database_urls["server"]).set(database="postgres"),

@@ -25,8 +25,9 @@ TIMEOUT = 30
 async def oracle(engine: AsyncEngine, principal: Principal, region: str | None = None) -> analytics.Dashboard:
     async with engine.connect() as conn, make_sessionmaker(conn)() as session:
         await set_scope(session, principal)
+        # Live, always: the manager's page reads the summary (conftest rebuilds it), which must agree.
         return await analytics.build_dashboard(session, principal, threshold=5, region_code=region,
-                                               programme_codes=["BAZNAS", "BPNT", "PIP", "PKH"])
+                                               programme_codes=["BAZNAS", "BPNT", "PIP", "PKH"], use_summary=False)
 
 
 def wait_for(driver: Any, condition: str, timeout: float = TIMEOUT) -> None:
@@ -133,6 +134,8 @@ async def test_manager_dashboard_in_chromium(browser: Any, live_server: str, e2e
     assert browser.find_element("id", "sign-in").is_displayed() is False
     whole = await oracle(e2e_engine, manager)
     check_against_oracle(browser, whole)
+    # The regency's figures came from the summary, and the page says how old it is.
+    assert "as of" in browser.find_element("id", "as-of").text
     # Exact hand-derived figures on top of the oracle (population.py): PKH decile 1 enrolled 3 of 10.
     row = next(r for r in table(browser, "coverage-table") if r["programmeCode"] == "PKH" and r["decileLabel"] == "D1")
     assert (row["registryHouseholds"], row["enrolledHouseholds"], row["coverageRate"]) == ("10", "3", "0.3")
@@ -179,6 +182,7 @@ async def test_facilitator_sees_protected_figures(browser: Any, live_server: str
     d = await oracle(e2e_engine, TOKENS["e2e-facilitator"])
     assert d.protection.applied
     check_against_oracle(browser, d)
+    assert browser.find_element("id", "as-of").text == "All figures computed live."
     withheld = browser.find_elements("css selector", "#coverage-table td.withheld")
     assert withheld
     assert {td.get_attribute("textContent") for td in withheld} == {"<5"}

@@ -206,6 +206,7 @@ async function chooseRegion(select, depth) {
 const DASHBOARD = `query Dashboard($region: String, $codes: [String!]) {
   dashboard(regionCode: $region, programmeCodes: $codes) {
     region { code name }
+    refreshedAt
     protection { applied threshold }
     programmes { code name decileMin decileMax }
     coverage { programmeCode decile inBand registryHouseholds registryPersons eligibleHouseholds
@@ -237,6 +238,10 @@ async function load() {
     notice.hidden = !d.protection.applied;
     notice.textContent = `Small-cell protection: counts below ${d.protection.threshold} are shown as ` +
       `“<${d.protection.threshold}” and others are rounded to a multiple of ${d.protection.threshold}.`;
+    $("as-of").textContent = d.refreshedAt
+      ? `Coverage, overlap, targeting and profiles as of ${new Date(d.refreshedAt).toLocaleString()} ` +
+        "(the summary rebuilt after the last sync); the workflow figures are live."
+      : "All figures computed live.";
     renderCoverage(d);
     renderOverlap(d);
     renderTargeting(d);

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.permissions import PERMISSIONS, Permission
 from auth.principal import Principal, RegionScope, Role
 from hub.analytics import service as analytics
 from hub.analytics.service import Dashboard, FlagKind, Protection, Section
@@ -116,6 +118,24 @@ async def test_flagged_households_for_follow_up(session: AsyncSession, populatio
     second = await analytics.flagged_households(session, MANAGER, programme_code="PIP", limit=4, offset=8)
     assert second.total == 11
     assert [i.household_id for i in second.items] == [i.household_id for i in page.items[8:11]]
+
+
+async def test_flagged_addresses_follow_the_read_api_masking(session: AsyncSession, population: Population,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A flagged household's address is a personal detail: null for a caller without
+    ``see_personal_details`` (hub.masking), like a programme owner, even one allowed the lists."""
+    rule = PERMISSIONS[Role.programme_owner]
+    assert Permission.see_personal_details not in rule.permissions
+    monkeypatch.setitem(PERMISSIONS, Role.programme_owner,
+                        replace(rule, permissions=rule.permissions | {Permission.read_small_cells}))
+    owner = Principal("own", Role.programme_owner, RegionScope.national(), programmes=frozenset({"PIP"}))
+    masked = await analytics.flagged_households(session, owner, programme_code="PIP")
+    shown = await analytics.flagged_households(session, MANAGER, programme_code="PIP")
+    assert not masked.withheld
+    assert masked.total == shown.total == 11
+    assert {i.address for i in masked.items} == {None}
+    assert all(i.address for i in shown.items)
+    assert [i.household_id for i in masked.items] == [i.household_id for i in shown.items]
 
 
 async def test_name_match_is_scored(session: AsyncSession, population: Population) -> None:

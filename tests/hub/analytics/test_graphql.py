@@ -12,11 +12,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from starlette.requests import Request
 
 from auth.principal import Principal, RegionScope, Role
+from hub.analytics import summary
 from hub.config import Settings
 from hub.models import AccessLog
 from schema.app import create_app
 from schema.ids import to_global_id
-from tests.hub.analytics.population import PROGRAMME_CODES, REGENCY, VILLAGE_A, Population, build_population
+from tests.hub.analytics.population import (
+    AS_OF,
+    NOW,
+    PROGRAMME_CODES,
+    REGENCY,
+    VILLAGE_A,
+    Population,
+    build_population,
+)
 
 PRINCIPALS = {
     "manager": Principal("mgr", Role.manager, RegionScope.of(REGENCY)),
@@ -207,3 +216,15 @@ async def test_profiles_without_see_disability_merge_the_disability_split(client
     assert {(p["sex"], p["ageGroup"], p["hasDisability"]): (p["persons"], p["enrolled"], p["withNeed"])
             for p in manager["data"]["dashboard"]["profiles"] if p["sex"] == "M" and p["ageGroup"] == "18-59"} == {
         ("M", "18-59", False): (9, 2, 1), ("M", "18-59", True): (1, 1, 0)}
+
+
+async def test_dashboard_from_the_summary_says_when_it_was_refreshed(
+        client: httpx.AsyncClient, session: AsyncSession, population: Population) -> None:
+    query = DASHBOARD.replace("region { code name }", "region { code name } refreshedAt")
+    live = await gql(client, query, "manager", codes=PROGRAMME_CODES)
+    assert live["data"]["dashboard"].pop("refreshedAt") is None
+    await summary.refresh_regency(session, REGENCY, as_of=AS_OF, now=NOW)
+    body = await gql(client, query, "manager", codes=PROGRAMME_CODES)
+    assert "errors" not in body
+    assert body["data"]["dashboard"].pop("refreshedAt") == NOW.isoformat()
+    assert body == live

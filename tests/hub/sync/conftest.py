@@ -33,7 +33,8 @@ FAST = ClientOptions(timeout=5, retry=RetryPolicy(attempts=40, deadline=60, init
                                                   jitter=0.005, max_retry_after=2))
 SYNCED_TABLES = ("enrolments", "household_deciles", "persons", "families", "households", "quarantine",
                  "sync_conflicts", "nik_checks", "outbox", "sync_checkpoints", "sync_runs", "connectors",
-                 "programmes")
+                 "programmes", "analytics_summary_units", "analytics_summary_enrolled", "analytics_summary_persons",
+                 "analytics_summary_name_matches", "analytics_summary_refreshes")
 
 
 @pytest.fixture(scope="session")

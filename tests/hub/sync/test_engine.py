@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from hub.analytics import summary
 from hub.models import RunStatus
 from mocks.faults import FaultConfig
 from tests.hub.sync.conftest import Harness, set_faults
@@ -162,3 +163,31 @@ async def test_finished_runs_are_counted_in_the_metrics(harness: Harness) -> Non
     assert result.status is RunStatus.succeeded
     assert sample("slrt_sync_runs_total", "succeeded") == runs + 1
     assert sample("slrt_sync_records_total", "inserted") == inserted + result.progress.inserted
+
+
+async def test_a_run_that_changed_rows_rebuilds_the_analytics_summary(harness: Harness) -> None:
+    connector = await harness.connector("siks-ng")
+    await harness.sync(connector, full=True)
+    refreshed = await harness.scalar(
+        "SELECT refreshed_at FROM analytics_summary_refreshes WHERE regency_code = '33.14'")
+    assert refreshed is not None
+    # The summary counts the synced registry households.
+    assert await harness.scalar("SELECT sum(households) FROM analytics_summary_units WHERE decile > 0") == \
+        await harness.scalar("SELECT count(*) FROM households WHERE decile IS NOT NULL AND status <> 'archived'")
+    # Nothing changed: no rebuild. Five households changed: rebuilt.
+    await harness.sync(connector, full=True)
+    assert await harness.scalar("SELECT refreshed_at FROM analytics_summary_refreshes") == refreshed
+    harness.mocks.world.touch(5)
+    await harness.sync(connector)
+    assert await harness.scalar("SELECT refreshed_at FROM analytics_summary_refreshes") > refreshed
+
+
+async def test_concurrent_refreshes_of_one_regency_do_not_double_count(harness: Harness) -> None:
+    connector = await harness.connector("siks-ng")
+    await harness.sync(connector, full=True)
+    registry = await harness.scalar(
+        "SELECT count(*) FROM households WHERE decile IS NOT NULL AND status <> 'archived'")
+    # The second waits for the first's lock, then replaces its rows (it does not add to them).
+    await asyncio.gather(*(summary.refresh(harness.sessionmaker, ["33.14"]) for _ in range(3)))
+    assert await harness.scalar("SELECT sum(households) FROM analytics_summary_units WHERE decile > 0") == registry
+    assert await harness.scalar("SELECT count(*) FROM analytics_summary_refreshes") == 1
