@@ -162,7 +162,8 @@ class SyncEngine:
                 result = await self._run_locked()
         p = result.progress
         if result.status in (RunStatus.succeeded, RunStatus.mismatch):
-            await refresh_after_sync(self.sessionmaker, self.region, changed=bool(p.inserted or p.updated))
+            await refresh_after_sync(self.sessionmaker, self.region,
+                                     changed=bool(p.inserted or p.updated or p.removed))
         record_sync_run(str(self.system), result.status.value, {
             "inserted": p.inserted, "updated": p.updated, "unchanged": p.unchanged, "quarantined": p.quarantined,
             "removed": p.removed,

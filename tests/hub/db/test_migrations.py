@@ -80,9 +80,9 @@ async def test_revision_0007_up_and_down(database_urls: dict[str, str]) -> None:
         await admin.dispose()
 
 
-async def test_revision_0008_up_and_down(database_urls: dict[str, str]) -> None:
-    """0008 adds the five analytics summary tables, each with row-level security forced and the region
-    policy; its downgrade removes them and leaves 0007's policies."""
+async def test_revision_0009_up_and_down(database_urls: dict[str, str]) -> None:
+    """0009 adds the five analytics summary tables, each with row-level security forced and the region
+    policy; its downgrade removes them and leaves 0008."""
     name = f"slrt_migr_{secrets.token_hex(3)}"
     url = await ensure_database(database_urls["server"], name)
     engine = create_async_engine(url)
@@ -90,18 +90,18 @@ async def test_revision_0008_up_and_down(database_urls: dict[str, str]) -> None:
                   "WHERE c.relname LIKE 'analytics_summary_%' AND c.relforcerowsecurity "
                   "AND p.policyname = 'region_scope'")
     try:
-        await asyncio.to_thread(upgrade, url, "0008")
+        await asyncio.to_thread(upgrade, url, "0009")
         async with engine.connect() as conn:
             assert await conn.scalar(forced) == 5
             policies = await conn.scalar(POLICIES)
 
-        await asyncio.to_thread(downgrade, url, "0007")
+        await asyncio.to_thread(downgrade, url, "0008")
         async with engine.connect() as conn:
             assert await conn.scalar(forced) == 0
             assert await conn.scalar(POLICIES) == policies - 5
             assert "SELECT hub_scope()" in (await conn.execute(POLICY_TEXT)).scalars().one()
 
-        await asyncio.to_thread(upgrade, url, "0008")
+        await asyncio.to_thread(upgrade, url, "0009")
         async with engine.connect() as conn:
             assert await conn.scalar(forced) == 5
     finally:

@@ -73,6 +73,9 @@ async def test_a_deleted_household_is_archived_counted_once_and_reconciles(harne
     assert await removed_rows(harness) == {"households": 7, "all": total, "persons_left_active": 0, "run_total": 7}
     assert sorted(await harness.scalar(
         "SELECT json_agg(source_record_id) FROM households WHERE removed_at_source IS NOT NULL")) == sorted(gone)
+    # The dashboard's summary is rebuilt by the run: archived households drop out of its figures at once.
+    assert await harness.scalar("SELECT sum(households) FROM analytics_summary_units WHERE decile > 0") == \
+        await harness.scalar("SELECT count(*) FROM households WHERE decile IS NOT NULL AND status <> 'archived'")
     # Provenance stays: the row keeps its source, key and the version that deleted it.
     assert await harness.scalar("SELECT count(*) FROM households WHERE removed_at_source IS NOT NULL "
                                 "AND source_system = 'siks-ng' AND source_version IS NOT NULL") == 7

@@ -5,8 +5,8 @@ Five tables written by ``hub.analytics.summary`` after each sync run and seed (a
 programme and decile), persons (by sex, age group, disability), name matches, and one refresh row per
 regency. Row-level security as on every scoped table.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-25 03:30:00
 """
 import sqlalchemy as sa
@@ -16,8 +16,8 @@ from sqlalchemy.dialects import postgresql
 from hub.config import APP_DB_ROLE
 from hub.migrations import security
 
-revision = '0008'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
