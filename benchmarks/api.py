@@ -11,7 +11,7 @@ how busy the machine is). A second hub process with the access log off (``SLRT_A
 the production profile refuses) serves the same queries, for the audit-on/audit-off ratio (issue 5:
 reads with audit on keep at least 90 % of the throughput with audit off).
 While the hub is under load it also measures how fast refused requests (too deep, too many aliases,
-oversized body, mutation over GET) are answered.
+oversized body, mutation over GET) are answered. The servers' own log lines go to var/bench/api-<kind>.log.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -288,8 +289,12 @@ def free_port() -> int:
 
 def start(kind: str, owner: str, app_url: str, core: int) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "benchmarks.api", "_serve", kind, str(port), owner, app_url,  # noqa: S603
-                                str(core)])
+    # The servers log as in production (JSON lines, same cost); into a file, so the figures stay readable.
+    log_dir = Path("var/bench")
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with (log_dir / f"api-{kind}.log").open("ab") as log_file:
+        process = subprocess.Popen([sys.executable, "-m", "benchmarks.api", "_serve", kind, str(port), owner,  # noqa: S603
+                                    app_url, str(core)], stdout=log_file, stderr=subprocess.STDOUT)
     deadline = time.time() + 30
     while time.time() < deadline:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
