@@ -55,6 +55,10 @@ PERSONAL_TYPES = frozenset({"Person", "Household", "Family", "Enrolment", "Need"
 AUDITED_TYPES = PERSONAL_TYPES | {"AccessLog", "ApiClient", "ApiClientRegistration"}
 # The analytics roots: reading them is recorded too, as an aggregate read (counts, no records).
 AGGREGATE_TYPES = frozenset({"Dashboard", "FlaggedHouseholdPage"})
+# Not personal types themselves, but each object is one personal record, named by its global ID: its
+# id is selected like a personal type's (so the record is known even when the caller did not ask for
+# it) and recorded as that record. A manager's targeting list returns households' addresses and heads.
+RECORDED_AS = {"FlaggedHousehold": "Household"}
 DENIED_CODES = frozenset({"UNAUTHENTICATED", "FORBIDDEN"})
 MAX_FIELDS = 500
 
@@ -109,7 +113,8 @@ def analyse(schema: GraphQLSchema, query: str) -> Analysis:
 
         def enter_selection_set(self, node: SelectionSetNode, *_: Any) -> SelectionSetNode | None:
             parent = type_info.get_parent_type()
-            if not isinstance(parent, GraphQLObjectType) or parent.name not in PERSONAL_TYPES:
+            if not isinstance(parent, GraphQLObjectType) or (
+                    parent.name not in PERSONAL_TYPES and parent.name not in RECORDED_AS):
                 return None
             if "id" not in parent.fields or _selects_own_id(node):
                 return None
@@ -144,7 +149,7 @@ class Seen:
     denied_in_data: set[str] = field(default_factory=set)
 
     def add(self, type_name: str, id_: uuid.UUID) -> None:
-        self.by_type.setdefault(type_name, set()).add(id_)
+        self.by_type.setdefault(RECORDED_AS.get(type_name, type_name), set()).add(id_)
 
     def walk(self, data: Any) -> None:
         """Collect the injected ids (and strip them), any other global ID of a personal type, and
