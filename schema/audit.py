@@ -29,6 +29,7 @@ from graphql import (
     SelectionSetNode,
     TypeInfo,
     TypeInfoVisitor,
+    ValidationRule,
     Visitor,
     get_named_type,
     parse,
@@ -68,6 +69,20 @@ class AuditUnavailable(HubError):
 
 
 ID_ALIAS = "_auditId"  # the injected selection is `_auditId<Type>: id`; removed from the result
+
+
+class ReservedResponseNames(ValidationRule):
+    """Refuses a caller's own field under a response name starting with ``_auditId``.
+
+    Those names are the log's: ``Seen.walk`` takes such a key for the injected id and strips it. A
+    caller's ``_auditIdPerson: name`` would make it skip the object's real ``id`` (or replace the
+    injected selection, or log a household as a person), so records would leave unrecorded.
+    """
+
+    def enter_field(self, node: FieldNode, *_: Any) -> None:
+        name = (node.alias or node.name).value
+        if name.startswith(ID_ALIAS):
+            self.report_error(GraphQLError(f"response names starting with `{ID_ALIAS}` are reserved", node))
 
 
 @dataclass(frozen=True)
@@ -209,6 +224,12 @@ class AuditExtension(SchemaExtension):
     def __init__(self, *, execution_context: Any = None) -> None:
         self.seen = Seen()
         self.analysis: Analysis | None = None
+
+    def on_operation(self) -> Iterator[None]:
+        # Validated with the caller's document, before any resolver runs (and cached with the others).
+        self.execution_context.validation_rules = (*self.execution_context.validation_rules,
+                                                   ReservedResponseNames)
+        yield
 
     def on_validate(self) -> Iterator[None]:
         # After validation: the limits (depth, aliases, tokens) judge the caller's document, not the
