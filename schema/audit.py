@@ -100,6 +100,15 @@ def _selects_own_id(node: SelectionSetNode) -> bool:
                for s in node.selections)
 
 
+def _pages_audited(type_: Any) -> bool:
+    """Whether ``type_`` is a connection or edge of an audited type: its ``totalCount``, ``pageInfo``
+    and cursors tell about those records even when none of their fields is selected."""
+    if not isinstance(type_, GraphQLObjectType):
+        return False
+    return any(name in type_.fields and get_named_type(type_.fields[name].type).name in AUDITED_TYPES
+               for name in ("nodes", "node"))
+
+
 @functools.lru_cache(maxsize=1024)
 def analyse(schema: GraphQLSchema, query: str) -> Analysis:
     """Read the document once per distinct query: the fields it reads, and a copy that also selects
@@ -118,10 +127,11 @@ def analyse(schema: GraphQLSchema, query: str) -> Analysis:
             if parent is None or node.name.value.startswith("__"):
                 return
             coordinates.add(f"{parent.name}.{node.name.value}")
-            if parent.name in AUDITED_TYPES:
+            if parent.name in AUDITED_TYPES or _pages_audited(parent):
                 touched.append(True)
             returned = type_info.get_type()
-            if returned is not None and get_named_type(returned).name in AUDITED_TYPES:
+            if returned is not None and (get_named_type(returned).name in AUDITED_TYPES
+                                         or _pages_audited(get_named_type(returned))):
                 touched.append(True)
             if returned is not None and get_named_type(returned).name in AGGREGATE_TYPES:
                 aggregates.append(True)
