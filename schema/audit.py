@@ -29,6 +29,7 @@ from graphql import (
     SelectionSetNode,
     TypeInfo,
     TypeInfoVisitor,
+    ValidationRule,
     Visitor,
     get_named_type,
     parse,
@@ -55,6 +56,10 @@ PERSONAL_TYPES = frozenset({"Person", "Household", "Family", "Enrolment", "Need"
 AUDITED_TYPES = PERSONAL_TYPES | {"AccessLog", "ApiClient", "ApiClientRegistration"}
 # The analytics roots: reading them is recorded too, as an aggregate read (counts, no records).
 AGGREGATE_TYPES = frozenset({"Dashboard", "FlaggedHouseholdPage"})
+# Not personal types themselves, but each object is one personal record, named by its global ID: its
+# id is selected like a personal type's (so the record is known even when the caller did not ask for
+# it) and recorded as that record. A manager's targeting list returns households' addresses and heads.
+RECORDED_AS = {"FlaggedHousehold": "Household"}
 DENIED_CODES = frozenset({"UNAUTHENTICATED", "FORBIDDEN"})
 MAX_FIELDS = 500
 
@@ -64,6 +69,20 @@ class AuditUnavailable(HubError):
 
 
 ID_ALIAS = "_auditId"  # the injected selection is `_auditId<Type>: id`; removed from the result
+
+
+class ReservedResponseNames(ValidationRule):
+    """Refuses a caller's own field under a response name starting with ``_auditId``.
+
+    Those names are the log's: ``Seen.walk`` takes such a key for the injected id and strips it. A
+    caller's ``_auditIdPerson: name`` would make it skip the object's real ``id`` (or replace the
+    injected selection, or log a household as a person), so records would leave unrecorded.
+    """
+
+    def enter_field(self, node: FieldNode, *_: Any) -> None:
+        name = (node.alias or node.name).value
+        if name.startswith(ID_ALIAS):
+            self.report_error(GraphQLError(f"response names starting with `{ID_ALIAS}` are reserved", node))
 
 
 @dataclass(frozen=True)
@@ -79,6 +98,15 @@ def _selects_own_id(node: SelectionSetNode) -> bool:
     name: then ``Seen.walk`` finds the global ID in the result and no extra selection is needed."""
     return any(isinstance(s, FieldNode) and s.name.value == "id" and s.alias is None and not s.directives
                for s in node.selections)
+
+
+def _pages_audited(type_: Any) -> bool:
+    """Whether ``type_`` is a connection or edge of an audited type: its ``totalCount``, ``pageInfo``
+    and cursors tell about those records even when none of their fields is selected."""
+    if not isinstance(type_, GraphQLObjectType):
+        return False
+    return any(name in type_.fields and get_named_type(type_.fields[name].type).name in AUDITED_TYPES
+               for name in ("nodes", "node"))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -99,17 +127,19 @@ def analyse(schema: GraphQLSchema, query: str) -> Analysis:
             if parent is None or node.name.value.startswith("__"):
                 return
             coordinates.add(f"{parent.name}.{node.name.value}")
-            if parent.name in AUDITED_TYPES:
+            if parent.name in AUDITED_TYPES or _pages_audited(parent):
                 touched.append(True)
             returned = type_info.get_type()
-            if returned is not None and get_named_type(returned).name in AUDITED_TYPES:
+            if returned is not None and (get_named_type(returned).name in AUDITED_TYPES
+                                         or _pages_audited(get_named_type(returned))):
                 touched.append(True)
             if returned is not None and get_named_type(returned).name in AGGREGATE_TYPES:
                 aggregates.append(True)
 
         def enter_selection_set(self, node: SelectionSetNode, *_: Any) -> SelectionSetNode | None:
             parent = type_info.get_parent_type()
-            if not isinstance(parent, GraphQLObjectType) or parent.name not in PERSONAL_TYPES:
+            if not isinstance(parent, GraphQLObjectType) or (
+                    parent.name not in PERSONAL_TYPES and parent.name not in RECORDED_AS):
                 return None
             if "id" not in parent.fields or _selects_own_id(node):
                 return None
@@ -144,7 +174,7 @@ class Seen:
     denied_in_data: set[str] = field(default_factory=set)
 
     def add(self, type_name: str, id_: uuid.UUID) -> None:
-        self.by_type.setdefault(type_name, set()).add(id_)
+        self.by_type.setdefault(RECORDED_AS.get(type_name, type_name), set()).add(id_)
 
     def walk(self, data: Any) -> None:
         """Collect the injected ids (and strip them), any other global ID of a personal type, and
@@ -204,6 +234,12 @@ class AuditExtension(SchemaExtension):
     def __init__(self, *, execution_context: Any = None) -> None:
         self.seen = Seen()
         self.analysis: Analysis | None = None
+
+    def on_operation(self) -> Iterator[None]:
+        # Validated with the caller's document, before any resolver runs (and cached with the others).
+        self.execution_context.validation_rules = (*self.execution_context.validation_rules,
+                                                   ReservedResponseNames)
+        yield
 
     def on_validate(self) -> Iterator[None]:
         # After validation: the limits (depth, aliases, tokens) judge the caller's document, not the

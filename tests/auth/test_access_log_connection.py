@@ -10,12 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from auth.principal import Role
 from hub.audit.repository import AccessLogRepository
-from hub.models import Household, Person
+from hub.models import AccessLog, Household, Person
 from schema.ids import to_global_id
 
 # Arranged entries live in 2001, so the entries the auditor's own queries add (logged now) stay out.
@@ -186,3 +186,24 @@ async def test_the_auditors_page_is_recorded_with_the_connection_fields(
     assert entry["outcome"] == "ALLOWED"
     assert {"Query.accessLogs", "AccessLogConnection.totalCount", "AccessLogConnection.edges",
             "AccessLogEdge.node", "PageInfo.endCursor"} <= set(entry["fields"])
+
+
+@pytest.mark.parametrize(("role", "regions", "query"), [
+    # "How often was NIK N read" is an auditor's query like any other: recorded.
+    (Role.auditor, ["*"], '{ accessLogs(filter: {personNik: "3314015001010042"}) { totalCount } }'),
+    (Role.auditor, ["*"], "{ accessLogs { pageInfo { hasNextPage } } }"),
+    # A count of a village's households with a disabled member is a read of their records.
+    (Role.facilitator, ["33.14.01.2001"], "{ households(filter: {hasDisability: true}) { totalCount } }"),
+    (Role.facilitator, ["33.14.01.2001"], "{ needs { totalCount edges { cursor } } }"),
+])
+async def test_counting_or_paging_audited_records_without_their_fields_is_recorded(
+        make_client: Callable[..., Any], mint: Callable[..., str], session: AsyncSession,
+        log: tuple[Household, Person], role: Role, regions: list[str], query: str) -> None:
+    before = set((await session.execute(select(AccessLog.id))).scalars())
+    client: httpx.AsyncClient = await make_client()
+    response = await client.post("/graphql", json={"query": query},
+                                 headers={"authorization": f"Bearer {mint(role, regions, subject='counter')}"})
+    assert "errors" not in response.json(), response.text
+    rows = (await session.execute(select(AccessLog).where(AccessLog.actor == "counter")
+                                  .execution_options(populate_existing=True))).scalars().all()
+    assert [(e.outcome, e.kind) for e in rows if e.id not in before] == [("allowed", "personal")]

@@ -90,6 +90,28 @@ async def test_records_are_found_even_when_no_id_is_selected(
     assert entry.household_ids == [home.id]
 
 
+@pytest.mark.parametrize("query", [
+    # With its own id selected, the caller's alias made the log skip that id as "already counted":
+    # addresses, names and NIKs left with an entry naming no household and no person.
+    "{ households { id address _auditIdHousehold: address members { id name nik _auditIdPerson: name } } }",
+    # Without: the alias collides with the injected id selection, and the caller's field wins.
+    "{ households { _auditIdHousehold: address members { _auditIdPerson: name } } }",
+    # Another type's alias: the household would be logged as a person.
+    "{ households { _auditIdPerson: id address } }",
+])
+async def test_the_logs_own_response_names_are_refused_before_execution(
+    make_client: Callable[..., Any], mint: Callable[..., str], session: AsyncSession,
+    village: tuple[Household, list[Person]], query: str,
+) -> None:
+    before = await existing(session)
+    client: httpx.AsyncClient = await make_client()
+    response = await client.post("/graphql", json={"query": query}, headers=bearer(mint(Role.facilitator)))
+    body = response.json()
+    assert body.get("data") is None  # no address or name leaves unrecorded
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"GRAPHQL_VALIDATION_FAILED"}
+    assert await entries(session, before) == []  # nothing was read, so nothing to record
+
+
 async def test_masking_applies_through_the_api(
     make_client: Callable[..., Any], mint: Callable[..., str], village: tuple[Household, list[Person]],
 ) -> None:

@@ -183,6 +183,21 @@ async def test_withheld_flag_list_is_an_aggregate_read_and_a_returned_one_is_per
     assert (listed.kind, listed.household_ids) == ("personal", [population.households["L3"].id])
 
 
+async def test_a_flag_list_read_without_ids_still_records_the_households(
+        client: httpx.AsyncClient, session: AsyncSession, population: Population) -> None:
+    # Addresses, names and masked NIKs leave without the caller selecting `id`: the entry must still
+    # name the households returned, and be a personal read.
+    before = await logged(session)
+    body = await gql(client, """query($code: String!) { targetingFlags(programmeCode: $code,
+                                kind: NOT_IN_REGISTRY, first: 10) { items { address headName } } }""",
+                     "manager", code="PIP")
+    assert body["data"]["targetingFlags"]["items"] == [
+        {"address": population.households["L3"].address, "headName": "Joko Susilo"}]
+    [listed] = await new_entries(session, before)
+    assert (listed.kind, listed.household_ids, listed.record_ids) == (
+        "personal", [population.households["L3"].id], [])
+
+
 @pytest.mark.parametrize("who", ["client", "auditor"])
 async def test_roles_without_read_aggregates_are_forbidden(client: httpx.AsyncClient, session: AsyncSession,
                                                           population: Population, who: str) -> None:
