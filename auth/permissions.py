@@ -118,7 +118,7 @@ PERMISSIONS: Mapping[Role, RoleRule] = {
         _perms(P.read_audit), ScopeKind.nation, note="no personal data beyond the identifiers in the log"),
     Role.api_client: RoleRule(
         _perms(P.read_personal_data, P.see_personal_details), ScopeKind.registration,
-        note="scope and programmes from its registration"),
+        note="scope from its registration; registered programmes narrow it to those programmes' households"),
     Role.ministry_system: RoleRule(
         _perms(P.push, P.read_programme_enrolments), ScopeKind.registration, needs_programmes=True,
         note="pushes for the programmes it is registered for and reads back their enrolments; no registry "
@@ -152,7 +152,10 @@ def can(principal: Principal | None, permission: Permission) -> bool:
 
 
 def programme_scoped(principal: Principal) -> bool:
-    """Whether the principal reads only what concerns its own programmes (``RoleRule.needs_programmes``)."""
+    """Whether the principal reads only what concerns its own programmes: roles that need programmes
+    (``RoleRule.needs_programmes``), and an API client whose registration names programmes."""
+    if principal.role is Role.api_client:
+        return bool(principal.programmes)
     return PERMISSIONS[principal.role].needs_programmes
 
 

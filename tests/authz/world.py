@@ -57,6 +57,9 @@ PRINCIPALS: dict[str, Principal] = {
     "auditor": Principal("aud", Role.auditor, RegionScope.national()),
     "client_3314_02": Principal("client", Role.api_client, RegionScope.of("33.14.02"), client_id="c-1"),
     "client_34": Principal("client-2", Role.api_client, RegionScope.of("34"), client_id="c-2"),
+    # An app registered for one programme (e.g. a PKH facilitators' app): that programme's households only.
+    "client_pkh_3314": Principal("client-3", Role.api_client, RegionScope.of("33.14"), programmes=frozenset({"PKH"}),
+                                 client_id="c-3"),
     "ministry_pkh": Principal("kemensos", Role.ministry_system, RegionScope.national(),
                               programmes=frozenset({"PKH"}), client_id="kemensos"),
     "ministry_bpnt_33": Principal("bpnt-jateng", Role.ministry_system, RegionScope.of("33"),
@@ -152,7 +155,8 @@ async def oracle_rows(session: AsyncSession, table: str, principal: Principal, c
     await set_scope(session, Principal.system("oracle"))
     where, params = _region_sql(principal)
     sql = f"SELECT {columns} FROM {table} WHERE {where}"
-    if principal.role in PROGRAMME_ROLES and not aggregate:
+    if (principal.role in PROGRAMME_ROLES or (principal.role is Role.api_client and principal.programmes)) \
+            and not aggregate:
         # Their programmes: enrolments in them and cases referred to them; otherwise rows of households
         # enrolled in or referred to one of them.
         params["progs"] = sorted(principal.programmes)
