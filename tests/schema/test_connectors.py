@@ -107,7 +107,7 @@ async def test_district_admin_configures_tests_and_runs_a_connector(
     assert run["id"] in again["message"]
     assert len(queue.deferred) == 1
 
-    history = await api("sragen-it", """query($id: ID!) { connector(id: $id) { runs { nodes { id status fetched } } } }""",
+    history = await api("sragen-it", "query($id: ID!) { connector(id: $id) { runs { nodes { id status fetched } } } }",
                         id=connector_id)
     assert history["data"]["connector"]["runs"]["nodes"] == [{"id": run["id"], "status": "QUEUED", "fetched": 0}]
 
