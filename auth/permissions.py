@@ -113,7 +113,9 @@ PERMISSIONS: Mapping[Role, RoleRule] = {
              "programmes' enrolments, and only the fields a programme needs (docs/authz.md); disability and "
              "health fields for health and disability programmes only"),
     Role.district_it_admin: RoleRule(
-        _perms(P.manage_connectors), ScopeKind.regency, note="no personal data"),
+        _perms(P.manage_connectors), ScopeKind.regency,
+        note="no registry data; the quarantined source records of their connectors (the payloads as "
+             "received, to fix at the source), each read in the access log"),
     Role.auditor: RoleRule(
         _perms(P.read_audit), ScopeKind.nation, note="no personal data beyond the identifiers in the log"),
     Role.api_client: RoleRule(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from hub.errors import Invalid
@@ -42,3 +44,21 @@ def page_request(first: int | None, offset: int, maximum: int) -> PageRequest:
 def to_page(rows: Sequence[T], request: PageRequest) -> Page[T]:
     """``rows`` fetched with ``limit + 1``: the extra row only says that another page exists."""
     return Page(items=rows[: request.limit], offset=request.offset, has_next=len(rows) > request.limit)
+
+
+def time_key(when: datetime, id_: uuid.UUID) -> str:
+    """Where a row sits in a newest-first list ordered by (time, id), as text for a cursor."""
+    return f"{when.isoformat()}|{id_}"
+
+
+def parse_time_key(key: str) -> tuple[datetime, uuid.UUID]:
+    """The (time, id) of ``time_key``; anything else is INVALID_INPUT on ``after``."""
+    when, _, id_ = key.partition("|")
+    try:
+        parsed = datetime.fromisoformat(when), uuid.UUID(id_)
+    except ValueError as exc:
+        raise Invalid("not a valid cursor: pass an `endCursor` or edge `cursor` this API returned",
+                      field="after") from exc
+    if parsed[0].tzinfo is None:
+        raise Invalid("not a valid cursor: pass an `endCursor` or edge `cursor` this API returned", field="after")
+    return parsed

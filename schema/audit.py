@@ -50,8 +50,9 @@ from schema.workflow.boundary import read_session
 
 log = logging.getLogger(__name__)
 
+# Quarantined: a source record set aside as received (names, NIKs), read by connector admins.
 PERSONAL_TYPES = frozenset({"Person", "Household", "Family", "Enrolment", "Need", "Complaint", "Proposal", "Case",
-                            "Review"})
+                            "Review", "Quarantined"})
 # Types whose reading is itself recorded: personal data, the access log (auditors are audited), API clients.
 AUDITED_TYPES = PERSONAL_TYPES | {"AccessLog", "ApiClient", "ApiClientRegistration"}
 # The analytics roots: reading them is recorded too, as an aggregate read (counts, no records).

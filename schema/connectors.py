@@ -21,12 +21,16 @@ from hub.models import Connector as ConnectorModel
 from hub.models import OutboxMessage as OutboxModel
 from hub.models import OutboxStatus as OutboxStatusModel
 from hub.models import QuarantinedRecord as QuarantineModel
+from hub.models import RunStatus as RunStatusModel
 from hub.models import SyncRun as SyncRunModel
+from hub.paging import time_key
 from hub.sync import service
 from hub.sync.wiring import build_source
 from schema.context import Info
 from schema.errors import ErrorCode, UserError
 from schema.ids import from_global_id, to_global_id
+from schema.types.common import After, Connection, First, connection, keyset_args, page_args
+from schema.workflow.boundary import read_session
 
 
 @strawberry.enum(description="How a sync run ended, or that it is still waiting for a worker (QUEUED) or running.")
@@ -74,6 +78,28 @@ class SyncRun:
                    reconciliation=JSON(run.reconciliation) if run.reconciliation is not None else None)
 
 
+@strawberry.input(description="Narrow a connector's run history. All given conditions must hold.")
+class SyncRunFilterInput:
+    status: SyncRunStatus | None = strawberry.field(default=None, description="Only runs in this state.")
+
+    def to_status(self) -> RunStatusModel | None:
+        return RunStatusModel(self.status.value) if self.status else None
+
+
+@strawberry.input(description="Narrow a connector's quarantine. All given conditions must hold.")
+class QuarantineFilterInput:
+    include_resolved: bool = strawberry.field(
+        default=False, description="Also records a later sync took after all (resolvedAt set). Default: open only.")
+
+
+@strawberry.input(description="Narrow the list of connectors. All given conditions must hold.")
+class ConnectorFilterInput:
+    kind: str | None = strawberry.field(
+        default=None, description="Only connectors of this kind: siks-ng, dukcapil, education, health or baznas.")
+    enabled: bool | None = strawberry.field(
+        default=None, description="True: only connectors that run on their schedule; false: only disabled ones.")
+
+
 @strawberry.type(description="A configured connection to an external system (SIKS-NG, Dukcapil, PIP, PBI-JK, Baznas).")
 class Connector:
     id: strawberry.ID
@@ -92,23 +118,52 @@ class Connector:
                    region_code=c.region_code, schedule=c.schedule, enabled=c.enabled,
                    has_credentials=c.credentials is not None, db_id=c.id)
 
-    @strawberry.field(description="Most recent runs first.")
-    async def runs(self, info: Info, limit: int = 20) -> list[SyncRun]:
-        principal = _require(info)
-        async with unit_of_work(info.context.sessionmaker, principal) as session:
+    @strawberry.field(description="This connector's sync runs, newest first (by when they were queued or "
+                                  "started), a page at a time (`first` at most 100). Paging is by position in "
+                                  "the history, so a run queued while you page neither repeats nor hides one.")
+    async def runs(
+        self, info: Info, first: First = None, after: After = None,
+        filter: Annotated[SyncRunFilterInput | None, strawberry.argument(
+            description="Conditions the runs must all meet.")] = None,
+    ) -> Connection[SyncRun]:
+        _require(info)
+        page, after_key = keyset_args(info, first, after)
+        status = (filter or SyncRunFilterInput()).to_status()
+        async with read_session(info.context) as (session, principal):
             connector = await service.get_connector(session, principal, self.db_id)
-            rows = await service.runs(session, connector, min(limit, 100))
-        return [SyncRun.from_model(r) for r in rows]
+            found = await service.runs(session, connector, page, after_key, status=status)
 
-    @strawberry.field(description="Records from this connector set aside with the reason, open ones first. "
-                      "Within your regions only.")
-    async def quarantine(self, info: Info, limit: int = 50, include_resolved: bool = False) -> list[Quarantined]:
-        principal = _require(info)
-        async with unit_of_work(info.context.sessionmaker, principal) as session:
+        async def count() -> int:
+            async with read_session(info.context) as (session, _):
+                return await service.count_runs(session, connector, status=status)
+
+        return connection([SyncRun.from_model(r) for r in found.items], found, count,
+                          keys=[time_key(r.started_at, r.id) for r in found.items])
+
+    @strawberry.field(description="Records from this connector set aside with the reason and the payload as "
+                                  "received, newest first, a page at a time (`first` at most 100). Open ones only "
+                                  "unless `filter: {includeResolved: true}`. Within your regions only; reading "
+                                  "them is recorded in the access log (the payloads hold personal data).")
+    async def quarantine(
+        self, info: Info, first: First = None, after: After = None,
+        filter: Annotated[QuarantineFilterInput | None, strawberry.argument(
+            description="Conditions the records must all meet.")] = None,
+    ) -> Connection[Quarantined]:
+        _require(info)
+        page, after_key = keyset_args(info, first, after)
+        include_resolved = (filter or QuarantineFilterInput()).include_resolved
+        async with read_session(info.context) as (session, principal):
             connector = await service.get_connector(session, principal, self.db_id)
-            rows = await service.quarantine(session, principal, connector, limit=min(limit, 200),
-                                            include_resolved=include_resolved)
-        return [Quarantined.from_model(r) for r in rows]
+            found = await service.quarantine(session, principal, connector, page, after_key,
+                                             include_resolved=include_resolved)
+
+        async def count() -> int:
+            async with read_session(info.context) as (session, principal):
+                return await service.count_quarantine(session, principal, connector,
+                                                      include_resolved=include_resolved)
+
+        return connection([Quarantined.from_model(r) for r in found.items], found, count,
+                          keys=[time_key(r.created_at, r.id) for r in found.items])
 
 
 @strawberry.type(description="A source record the hub could not take, kept with the reason and the payload "
@@ -187,6 +242,13 @@ class OutboxMessage:
                    created_at=m.created_at, next_attempt_at=m.next_attempt_at, delivered_at=m.delivered_at)
 
 
+@strawberry.input(description="Narrow the outbox. All given conditions must hold.")
+class OutboxFilterInput:
+    status: OutboxStatus | None = strawberry.field(default=None, description="Only messages in this state.")
+    topic: str | None = strawberry.field(
+        default=None, description="Only messages of this topic: siks-ng.proposal, siks-ng.prelist or baznas.referral.")
+
+
 @strawberry.type(description="The outcome of `retryFailedOutboxMessages`.")
 class OutboxRetry:
     retried: int = strawberry.field(description="Failed messages of your regions set to be sent again.")
@@ -216,12 +278,25 @@ def _error(exc: HubError) -> UserError:
 
 @strawberry.type
 class ConnectorQuery:
-    @strawberry.field(description="Connectors you manage (your regency's; all with national scope).")
-    async def connectors(self, info: Info) -> list[Connector]:
-        principal = _require(info)
-        async with unit_of_work(info.context.sessionmaker, principal) as session:
-            rows = await service.list_connectors(session, principal)
-        return [Connector.from_model(c) for c in rows]
+    @strawberry.field(description="Connectors you manage (your regency's; all with national scope), by name, a "
+                                  "page at a time (`first` at most 100).")
+    async def connectors(
+        self, info: Info, first: First = None, after: After = None,
+        filter: Annotated[ConnectorFilterInput | None, strawberry.argument(
+            description="Conditions the connectors must all meet.")] = None,
+    ) -> Connection[Connector]:
+        _require(info)
+        page = page_args(info, first, after)
+        wanted = filter or ConnectorFilterInput()
+        async with read_session(info.context) as (session, principal):
+            found = await service.connectors_page(session, principal, page, kind=wanted.kind,
+                                                  enabled=wanted.enabled)
+
+        async def count() -> int:
+            async with read_session(info.context) as (session, principal):
+                return await service.count_connectors(session, principal, kind=wanted.kind, enabled=wanted.enabled)
+
+        return connection([Connector.from_model(c) for c in found.items], found, count)
 
     @strawberry.field(description="One connector you manage, or null.")
     async def connector(self, info: Info, id: strawberry.ID) -> Connector | None:
@@ -237,14 +312,26 @@ class ConnectorQuery:
 
 
     @strawberry.field(description="Outbox messages of your regions (your regency's; all with national scope), "
-                      "newest first. Default: the failed ones.")
-    async def outbox(self, info: Info, status: OutboxStatus | None = OutboxStatus.FAILED,
-                     limit: int = 50) -> list[OutboxMessage]:
-        principal = _require(info)
-        async with unit_of_work(info.context.sessionmaker, principal) as session:
-            rows = await service.list_outbox(session, principal, limit=min(limit, 200),
-                                             status=OutboxStatusModel(status.value) if status else None)
-        return [OutboxMessage.from_model(m) for m in rows]
+                                  "newest first, a page at a time (`first` at most 100). All of them unless "
+                                  "filtered: `filter: {status: FAILED}` lists those waiting for you to retry.")
+    async def outbox(
+        self, info: Info, first: First = None, after: After = None,
+        filter: Annotated[OutboxFilterInput | None, strawberry.argument(
+            description="Conditions the messages must all meet.")] = None,
+    ) -> Connection[OutboxMessage]:
+        _require(info)
+        page, after_key = keyset_args(info, first, after)
+        wanted = filter or OutboxFilterInput()
+        status = OutboxStatusModel(wanted.status.value) if wanted.status else None
+        async with read_session(info.context) as (session, principal):
+            found = await service.outbox_page(session, principal, page, after_key, status=status, topic=wanted.topic)
+
+        async def count() -> int:
+            async with read_session(info.context) as (session, principal):
+                return await service.count_outbox(session, principal, status=status, topic=wanted.topic)
+
+        return connection([OutboxMessage.from_model(m) for m in found.items], found, count,
+                          keys=[time_key(m.created_at, m.id) for m in found.items])
 
 
 @strawberry.type

@@ -19,7 +19,7 @@ from sqlalchemy.exc import MultipleResultsFound
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.permissions import Permission, can, programme_scoped
-from auth.principal import Principal, RegionScope
+from auth.principal import NATIONAL, Principal, RegionScope
 from hub.db.base import Base, RegionScoped
 from hub.errors import NotFound
 
@@ -124,6 +124,18 @@ def _build_region_clause(model: type[RegionScoped], scope: RegionScope) -> Colum
     return or_(*parts)
 
 
+def managed_clause(column: ColumnElement[Any], scope: RegionScope) -> ColumnElement[bool] | None:
+    """The WHERE clause for rows placed by one dotted ``region_code`` (a connector: the region it pulls and
+    whose IT admins manage it) within ``scope``: the region itself or any below it. ``None`` for the
+    whole nation; a NULL code (a national connector) only matches national scope."""
+    if scope.is_national:
+        return None
+    codes = sorted(c for c in scope.codes if c != NATIONAL)
+    if not codes:
+        return false()
+    return or_(column.in_(codes), *[column.startswith(code + ".", autoescape=True) for code in codes])
+
+
 def programme_clause(model: type[Any], programmes: Iterable[str]) -> ColumnElement[bool] | None:
     """Rows that concern one of ``programmes`` (codes), for a programme-scoped principal.
 
@@ -192,7 +204,11 @@ class ScopedRepository(RepositoryBase[S]):
         return self._in_regions(stmt, target)
 
     def _in_regions(self, stmt: Select[Any], target: type[RegionScoped]) -> Select[Any]:
-        clause = scope_clause(target, self.principal)
+        if not hasattr(target, "province_code") and hasattr(target, "region_code"):
+            # A configuration row placed by one dotted code (connectors), not the four region columns.
+            clause = managed_clause(target.region_code, self.principal.scope)
+        else:
+            clause = scope_clause(target, self.principal)
         return stmt if clause is None else stmt.where(clause)
 
     def within(self, statement: Select[Any], region_code: str, model: type[Any] | None = None) -> Select[Any]:

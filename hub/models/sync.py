@@ -117,7 +117,9 @@ class QuarantinedRecord(UUIDPk, RegionScoped, Base):
 
     __tablename__ = "quarantine"
     __table_args__ = (UniqueConstraint("connector_id", "natural_key", "source_version",
-                                       name="uq_quarantine_record_version"),)
+                                       name="uq_quarantine_record_version"),
+                      # the admin's newest-first pages (keyset on created_at, id)
+                      Index("ix_quarantine_connector_created", "connector_id", "created_at", "id"))
 
     connector_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("connectors.id", ondelete="CASCADE"), index=True)
     run_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sync_runs.id", ondelete="SET NULL"))
@@ -134,7 +136,8 @@ class OutboxMessage(UUIDPk, RegionScoped, Base):
     """A push to another system, written in the transaction of the change it reports, delivered after commit."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
+                      Index("ix_outbox_created", "created_at", "id"))  # the admin's newest-first pages
 
     topic: Mapped[str] = mapped_column(String(64))  # e.g. baznas.referral, siks-ng.proposal
     connector_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("connectors.id", ondelete="SET NULL"))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import Select, func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.permissions import Permission
@@ -444,10 +444,25 @@ class SyncRepository:
         await self.session.execute(update(SyncRun).where(SyncRun.id == run_id).values(
             status=status, error=error, reconciliation=reconciliation, finished_at=text("now()")))
 
-    async def runs(self, connector_id: uuid.UUID, limit: int = 50) -> Sequence[SyncRun]:
-        stmt = (select(SyncRun).where(SyncRun.connector_id == connector_id)
-                .order_by(SyncRun.started_at.desc()).limit(limit))
-        return (await self.session.execute(stmt)).scalars().all()
+    @staticmethod
+    def _runs(connector_id: uuid.UUID, status: RunStatus | None) -> Select[Any]:
+        stmt = select(SyncRun).where(SyncRun.connector_id == connector_id)
+        return stmt if status is None else stmt.where(SyncRun.status == status)
+
+    async def runs(self, connector_id: uuid.UUID, limit: int, *, status: RunStatus | None = None,
+                   after: tuple[datetime, uuid.UUID] | None = None) -> Sequence[SyncRun]:
+        """Newest first, keyset-paged on (started_at, id): a run queued while a client pages neither
+        repeats nor hides an entry, and ``ix_sync_runs_connector_started`` serves every page."""
+        stmt = self._runs(connector_id, status)
+        if after is not None:
+            stmt = stmt.where(tuple_(SyncRun.started_at, SyncRun.id) < tuple_(*after))
+        stmt = stmt.order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(limit)
+        rows: Sequence[SyncRun] = (await self.session.execute(stmt)).scalars().all()
+        return rows
+
+    async def count_runs(self, connector_id: uuid.UUID, status: RunStatus | None = None) -> int:
+        stmt = select(func.count()).select_from(self._runs(connector_id, status).subquery())
+        return int((await self.session.execute(stmt)).scalar_one())
 
     async def usage(self, since: datetime | None = None) -> list[Any]:
         return list(await self.session.execute(text("""
@@ -456,17 +471,52 @@ class SyncRepository:
             GROUP BY 1, 2 ORDER BY 1, 2"""), {"since": since}))
 
 
+class ConnectorRepository(ScopedRepository[Connector]):
+    """Connectors as their managers read them: a district IT admin those of their regions (the
+    connector's ``region_code`` within their scope), national scope all. Region scope by ``readable``."""
+
+    model = Connector
+    read_permission = Permission.manage_connectors
+    programme_scoped = False
+
+    def _managed(self, kind: str | None, enabled: bool | None) -> Select[Any]:
+        stmt = self.readable()
+        if kind is not None:
+            stmt = stmt.where(Connector.kind == kind)
+        return stmt if enabled is None else stmt.where(Connector.enabled.is_(enabled))
+
+    async def page(self, *, kind: str | None, enabled: bool | None, offset: int, limit: int) -> Sequence[Connector]:
+        # By name, which is unique, so pages never overlap.
+        return await self.get_all(self._managed(kind, enabled).order_by(Connector.name).offset(offset).limit(limit))
+
+    async def count_managed(self, *, kind: str | None, enabled: bool | None) -> int:
+        return await self.count(self._managed(kind, enabled))
+
+
 class QuarantineRepository(ScopedRepository[QuarantinedRecord]):
-    """Quarantine as a district IT admin reads it: region scope applied by ``readable``."""
+    """Quarantine as a district IT admin reads it: region scope applied by ``readable``. Connector
+    managers read it (the raw payloads are what they must fix at the source); reads are audited."""
 
     model = QuarantinedRecord
+    read_permission = Permission.manage_connectors
+    programme_scoped = False
 
-    async def for_connector(self, connector_id: uuid.UUID, *, limit: int,
-                            include_resolved: bool) -> Sequence[QuarantinedRecord]:
-        stmt = select(QuarantinedRecord).where(QuarantinedRecord.connector_id == connector_id)
-        if not include_resolved:
-            stmt = stmt.where(QuarantinedRecord.resolved_at.is_(None))
-        return await self.get_all(self.readable(stmt.order_by(QuarantinedRecord.created_at.desc()).limit(limit)))
+    def _of(self, connector_id: uuid.UUID, include_resolved: bool) -> Select[Any]:
+        stmt = self.readable().where(QuarantinedRecord.connector_id == connector_id)
+        return stmt if include_resolved else stmt.where(QuarantinedRecord.resolved_at.is_(None))
+
+    async def for_connector(self, connector_id: uuid.UUID, *, limit: int, include_resolved: bool,
+                            after: tuple[datetime, uuid.UUID] | None = None) -> Sequence[QuarantinedRecord]:
+        """Newest first, keyset-paged on (created_at, id) along ``ix_quarantine_connector_created``: a
+        connector can set aside millions of records, and a deep page costs what the first one does."""
+        stmt = self._of(connector_id, include_resolved)
+        if after is not None:
+            stmt = stmt.where(tuple_(QuarantinedRecord.created_at, QuarantinedRecord.id) < tuple_(*after))
+        return await self.get_all(stmt.order_by(QuarantinedRecord.created_at.desc(), QuarantinedRecord.id.desc())
+                                  .limit(limit))
+
+    async def count_for_connector(self, connector_id: uuid.UUID, *, include_resolved: bool) -> int:
+        return await self.count(self._of(connector_id, include_resolved))
 
 
 class OutboxRepository(ScopedRepository[OutboxMessage]):
@@ -476,11 +526,23 @@ class OutboxRepository(ScopedRepository[OutboxMessage]):
     read_permission = Permission.manage_connectors
     programme_scoped = False
 
-    async def listed(self, status: OutboxStatus | None, limit: int) -> Sequence[OutboxMessage]:
-        stmt = select(OutboxMessage)
+    def _listed(self, status: OutboxStatus | None, topic: str | None) -> Select[Any]:
+        stmt = self.readable()
         if status is not None:
             stmt = stmt.where(OutboxMessage.status == status)
-        return await self.get_all(self.readable(stmt.order_by(OutboxMessage.created_at.desc()).limit(limit)))
+        return stmt if topic is None else stmt.where(OutboxMessage.topic == topic)
+
+    async def listed(self, status: OutboxStatus | None, limit: int, *, topic: str | None = None,
+                     after: tuple[datetime, uuid.UUID] | None = None) -> Sequence[OutboxMessage]:
+        """Newest first, keyset-paged on (created_at, id) along ``ix_outbox_created``."""
+        stmt = self._listed(status, topic)
+        if after is not None:
+            stmt = stmt.where(tuple_(OutboxMessage.created_at, OutboxMessage.id) < tuple_(*after))
+        return await self.get_all(stmt.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+                                  .limit(limit))
+
+    async def count_listed(self, status: OutboxStatus | None, topic: str | None = None) -> int:
+        return await self.count(self._listed(status, topic))
 
     async def failed_for_update(self) -> Sequence[OutboxMessage]:
         stmt = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.failed)

@@ -19,8 +19,9 @@ from hub.config import Settings
 from hub.db.engine import set_scope
 from hub.errors import Conflict, Forbidden, HubError, Invalid, NotFound, UpstreamUnavailable
 from hub.models import Connector, OutboxMessage, OutboxStatus, QuarantinedRecord, RunStatus, SyncRun
+from hub.paging import Page, PageRequest, parse_time_key, to_page
 from hub.sync.engine import Progress, RunResult, SyncEngine
-from hub.sync.repository import OutboxRepository, QuarantineRepository, SyncRepository
+from hub.sync.repository import ConnectorRepository, OutboxRepository, QuarantineRepository, SyncRepository
 from hub.sync.secrets import seal
 from hub.sync.urls import validate_base_url
 
@@ -130,14 +131,45 @@ async def list_connectors(session: AsyncSession, principal: Principal) -> list[C
     return [c for c in rows if may_manage(principal, c.region_code)]
 
 
-async def runs(session: AsyncSession, connector: Connector, limit: int = 50) -> Sequence[SyncRun]:
-    return await SyncRepository(session).runs(connector.id, limit)
+async def connectors_page(session: AsyncSession, principal: Principal, request: PageRequest, *,
+                          kind: str | None = None, enabled: bool | None = None) -> Page[Connector]:
+    """Connectors the caller manages, by name (``limit + 1`` fetched: the extra one says more follow)."""
+    rows = await ConnectorRepository(session, principal).page(kind=kind, enabled=enabled, offset=request.offset,
+                                                              limit=request.limit + 1)
+    return to_page(rows, request)
 
 
-async def quarantine(session: AsyncSession, principal: Principal, connector: Connector, *, limit: int = 50,
-                     include_resolved: bool = False) -> Sequence[QuarantinedRecord]:
-    return await QuarantineRepository(session, principal).for_connector(connector.id, limit=limit,
-                                                                        include_resolved=include_resolved)
+async def count_connectors(session: AsyncSession, principal: Principal, *, kind: str | None = None,
+                           enabled: bool | None = None) -> int:
+    return await ConnectorRepository(session, principal).count_managed(kind=kind, enabled=enabled)
+
+
+async def runs(session: AsyncSession, connector: Connector, request: PageRequest, after: str | None, *,
+               status: RunStatus | None = None) -> Page[SyncRun]:
+    """A connector's runs, newest first; ``after`` is the ``time_key`` of the previous page's last run.
+    ``connector`` comes from ``get_connector``, which checked that the caller manages it."""
+    rows = await SyncRepository(session).runs(connector.id, request.limit + 1, status=status,
+                                              after=parse_time_key(after) if after is not None else None)
+    return to_page(rows, request)
+
+
+async def count_runs(session: AsyncSession, connector: Connector, *, status: RunStatus | None = None) -> int:
+    return await SyncRepository(session).count_runs(connector.id, status)
+
+
+async def quarantine(session: AsyncSession, principal: Principal, connector: Connector, request: PageRequest,
+                     after: str | None, *, include_resolved: bool = False) -> Page[QuarantinedRecord]:
+    """A connector's quarantine within the caller's regions, newest first (keyset on ``time_key``)."""
+    rows = await QuarantineRepository(session, principal).for_connector(
+        connector.id, limit=request.limit + 1, include_resolved=include_resolved,
+        after=parse_time_key(after) if after is not None else None)
+    return to_page(rows, request)
+
+
+async def count_quarantine(session: AsyncSession, principal: Principal, connector: Connector, *,
+                           include_resolved: bool = False) -> int:
+    return await QuarantineRepository(session, principal).count_for_connector(connector.id,
+                                                                              include_resolved=include_resolved)
 
 
 async def usage_report(session: AsyncSession, since: datetime | None = None) -> list[dict[str, Any]]:
@@ -226,6 +258,21 @@ async def list_outbox(session: AsyncSession, principal: Principal, *, status: Ou
     """Outbox messages of the caller's regions, newest first (a district IT admin: their regency)."""
     _outbox_manager(principal)
     return await OutboxRepository(session, principal).listed(status, limit)
+
+
+async def outbox_page(session: AsyncSession, principal: Principal, request: PageRequest, after: str | None, *,
+                      status: OutboxStatus | None = None, topic: str | None = None) -> Page[OutboxMessage]:
+    """``list_outbox`` a page at a time: ``after`` is the ``time_key`` of the previous page's last message."""
+    _outbox_manager(principal)
+    rows = await OutboxRepository(session, principal).listed(
+        status, request.limit + 1, topic=topic, after=parse_time_key(after) if after is not None else None)
+    return to_page(rows, request)
+
+
+async def count_outbox(session: AsyncSession, principal: Principal, *, status: OutboxStatus | None = None,
+                       topic: str | None = None) -> int:
+    _outbox_manager(principal)
+    return await OutboxRepository(session, principal).count_listed(status, topic)
 
 
 def _requeue(message: OutboxMessage, principal: Principal) -> None:

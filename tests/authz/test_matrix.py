@@ -230,13 +230,14 @@ async def test_federation_entities(api: Caller, world: World, session: AsyncSess
 async def test_connectors(api: Caller, world: World, session: AsyncSession) -> None:
     for who, principal in PRINCIPALS.items():
         expected = await oracle_connectors(session, principal)
-        body = await api(who, "{ connectors { id } }")
+        body = await api(who, "{ connectors(first: 100) { totalCount nodes { id } } }")
         one = "query($id: ID!) { connector(id: $id) { id } }"
         if expected is None:
             assert body["data"] is None, who
             assert error_codes(body) == ["FORBIDDEN"], who
             continue
-        assert {c["id"] for c in body["data"]["connectors"]} == gids("Connector", expected), who
+        assert {c["id"] for c in body["data"]["connectors"]["nodes"]} == gids("Connector", expected), who
+        assert body["data"]["connectors"]["totalCount"] == len(expected), who
         absent = await api(who, one, id=gid("Connector", uuid.uuid4()))
         assert absent == {"data": {"connector": None}}
         for connector_id in world.ids["connectors"]:
@@ -327,11 +328,12 @@ async def test_outbox(api: Caller, world: World, session: AsyncSession) -> None:
         await session.flush()
         messages[message.id] = village
     for who, principal in PRINCIPALS.items():
-        body = await api(who, "{ outbox { id villageCode } }")
+        body = await api(who, "{ outbox(first: 100) { totalCount nodes { id villageCode } } }")
         if not can(principal, Permission.manage_connectors):
             assert body["data"] is None, who
             assert error_codes(body) == ["FORBIDDEN"], who
             continue
         expected = {gid("OutboxMessage", i) for i, v in messages.items() if principal.scope.contains(v)}
-        assert {m["id"] for m in body["data"]["outbox"]} == expected, who
+        assert {m["id"] for m in body["data"]["outbox"]["nodes"]} == expected, who
+        assert body["data"]["outbox"]["totalCount"] == len(expected), who
         assert expected, who  # the admin's regions hold some of them: the test sees a non-empty answer

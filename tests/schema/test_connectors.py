@@ -107,9 +107,9 @@ async def test_district_admin_configures_tests_and_runs_a_connector(
     assert run["id"] in again["message"]
     assert len(queue.deferred) == 1
 
-    history = await api("sragen-it", """query($id: ID!) { connector(id: $id) { runs { id status fetched } } }""",
+    history = await api("sragen-it", "query($id: ID!) { connector(id: $id) { runs { nodes { id status fetched } } } }",
                         id=connector_id)
-    assert history["data"]["connector"]["runs"] == [{"id": run["id"], "status": "QUEUED", "fetched": 0}]
+    assert history["data"]["connector"]["runs"]["nodes"] == [{"id": run["id"], "status": "QUEUED", "fetched": 0}]
 
     # Wrong credentials: the test says so, without echoing either key.
     wrong = "wrong-key-9d2e"
@@ -126,7 +126,8 @@ async def test_district_admin_configures_tests_and_runs_a_connector(
 
 async def test_admins_manage_only_their_own_regency(api: Api, mocks: MockSystems) -> None:
     created = (await api("sragen-it", CREATE, input=siks_input(mocks)))["data"]["createConnector"]
-    assert (await api("karanganyar-it", "{ connectors { id } }"))["data"]["connectors"] == []
+    assert (await api("karanganyar-it", "{ connectors { totalCount nodes { id } } }"))["data"]["connectors"] == {
+        "totalCount": 0, "nodes": []}
     other = await api("karanganyar-it", "query($id: ID!) { connector(id: $id) { id } }", id=created["id"])
     assert other["data"]["connector"] is None
     refused = (await api("karanganyar-it", CREATE, input=siks_input(mocks, name="x")))["data"]["createConnector"]
@@ -190,7 +191,7 @@ async def test_run_sync_without_a_reachable_queue_fails_the_run_and_says_so(
         for _ in range(2):  # the failed run does not block the next request
             refused = (await api("sragen-it", RUN, id=created["id"]))["data"]["runSync"]
             assert refused["code"] == "UPSTREAM_UNAVAILABLE"
-        runs = await api("sragen-it", "query($id: ID!) { connector(id: $id) { runs { status error } } }",
+        runs = await api("sragen-it", "query($id: ID!) { connector(id: $id) { runs { nodes { status error } } } }",
                          id=created["id"])
-    assert runs["data"]["connector"]["runs"] == [
+    assert runs["data"]["connector"]["runs"]["nodes"] == [
         {"status": "FAILED", "error": "could not queue the run: ConnectionRefusedError"}] * 2

@@ -110,3 +110,33 @@ async def test_revision_0009_up_and_down(database_urls: dict[str, str]) -> None:
         async with admin.connect() as conn:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
+
+
+async def test_revision_0010_adds_and_drops_the_list_indexes(database_urls: dict[str, str]) -> None:
+    """0010: the keyset-paging indexes of the quarantine and outbox connections; its downgrade drops them."""
+    name = f"slrt_migr_{secrets.token_hex(3)}"
+    url = await ensure_database(database_urls["server"], name)
+    engine = create_async_engine(url)
+    indexes = text("SELECT indexname, indexdef FROM pg_indexes WHERE indexname IN "
+                   "('ix_quarantine_connector_created', 'ix_outbox_created') ORDER BY indexname")
+    try:
+        await asyncio.to_thread(upgrade, url, "0010")
+        async with engine.connect() as conn:
+            found = {row.indexname: row.indexdef for row in await conn.execute(indexes)}
+        assert sorted(found) == ["ix_outbox_created", "ix_quarantine_connector_created"]
+        assert found["ix_quarantine_connector_created"].endswith("(connector_id, created_at, id)")
+        assert found["ix_outbox_created"].endswith("(created_at, id)")
+
+        await asyncio.to_thread(downgrade, url, "0009")
+        async with engine.connect() as conn:
+            assert (await conn.execute(indexes)).all() == []
+
+        await asyncio.to_thread(upgrade, url, "0010")
+        async with engine.connect() as conn:
+            assert len((await conn.execute(indexes)).all()) == 2
+    finally:
+        await engine.dispose()
+        admin = create_async_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()

@@ -32,7 +32,7 @@ PRINCIPALS = {
     "national-it": Principal("it-n", Role.district_it_admin, RegionScope.national()),
     "facilitator": Principal("f-1", Role.facilitator, RegionScope.of("33.14.01.2001")),
 }
-LIST = "{ outbox { id topic status attempts lastError villageCode } }"
+LIST = "{ outbox(filter: {status: FAILED}) { totalCount nodes { id topic status attempts lastError villageCode } } }"
 RETRY = """mutation($id: ID!) { retryOutboxMessage(id: $id) { __typename
     ... on OutboxMessage { id status } ... on UserError { code message } } }"""
 RETRY_ALL = """mutation { retryFailedOutboxMessages { __typename ... on OutboxRetry { retried }
@@ -99,7 +99,9 @@ async def test_a_district_admin_lists_and_retries_the_failed_messages_of_their_r
     mine = await failed_referral(harness, "33.14.01.2001")
     theirs = await failed_referral(harness, "33.13.01.2001")
 
-    listed = (await api("sragen-it", LIST))["data"]["outbox"]
+    page = (await api("sragen-it", LIST))["data"]["outbox"]
+    listed = page["nodes"]
+    assert page["totalCount"] == 1
     assert [(m["id"], m["status"], m["attempts"]) for m in listed] == [
         (to_global_id("OutboxMessage", mine), "FAILED", 1)]
     assert listed[0]["lastError"].startswith("Rejected: baznas: HTTP 422")

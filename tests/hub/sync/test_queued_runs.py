@@ -24,7 +24,7 @@ from tests.hub.sync.conftest import Harness
 ADMIN = Principal("it-1", Role.district_it_admin, RegionScope.of("33.14"))
 RUN = """mutation($id: ID!) { runSync(id: $id) { __typename
     ... on SyncRun { id status fetched } ... on UserError { code message } } }"""
-RUNS = "query($id: ID!) { connector(id: $id) { runs { id status fetched inserted } } }"
+RUNS = "query($id: ID!) { connector(id: $id) { runs { nodes { id status fetched inserted } } } }"
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ async def test_run_sync_queues_and_a_worker_runs_it(client: httpx.AsyncClient, h
     assert seen
     assert set(seen) == {"running"}
 
-    runs = (await gql(client, RUNS, id=connector_id))["connector"]["runs"]
+    runs = (await gql(client, RUNS, id=connector_id))["connector"]["runs"]["nodes"]
     households = len(harness.mocks.world.households)
     assert runs == [{"id": queued["id"], "status": "SUCCEEDED", "fetched": households, "inserted": households}]
     assert await harness.scalar("SELECT count(*) FROM households") == households
