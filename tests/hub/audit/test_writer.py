@@ -47,13 +47,20 @@ async def test_entries_are_committed_when_write_returns(app_engine: AsyncEngine,
     assert sorted(found) == names
 
 
-async def test_a_failed_autocommit_batch_fails_every_waiter(app_engine: AsyncEngine,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    async def broken(self: AccessLogRepository, rows: list[dict[str, Any]]) -> None:
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr(AccessLogRepository, "insert_many", broken)
+async def test_a_failed_autocommit_batch_fails_every_waiter_and_commits_none(
+        app_engine: AsyncEngine, owner_session: AsyncSession) -> None:
+    # One bad row (an operation type longer than its column) fails the whole batch: every waiter gets
+    # the error (and withholds its response), and none of the batch's entries is committed.
     writer = AuditWriter(make_sessionmaker(app_engine))
-    results = await asyncio.gather(*(writer.write(Access(principal=None, outcome="denied")) for _ in range(3)),
-                                   return_exceptions=True)
-    assert [type(r) for r in results] == [RuntimeError] * 3
+    names = [f"atomic-{n}" for n in range(3)]
+    accesses = [Access(principal=None, outcome="denied", operation_name=name) for name in names[:2]]
+    accesses.append(Access(principal=None, outcome="denied", operation_name=names[2], operation_type="x" * 40))
+    results = await asyncio.gather(*(writer.write(a) for a in accesses), return_exceptions=True)
+    assert all(isinstance(r, Exception) for r in results), results
+    found = (await owner_session.execute(
+        select(func.count()).select_from(AccessLog).where(AccessLog.operation_name.in_(names)))).scalar_one()
+    assert found == 0
+    # The writer recovers: the next entry is written.
+    await writer.write(Access(principal=None, outcome="denied", operation_name="after-failure"))
+    assert (await owner_session.execute(select(func.count()).select_from(AccessLog).where(
+        AccessLog.operation_name == "after-failure"))).scalar_one() == 1
