@@ -227,6 +227,9 @@ def create_app(
             yield
         finally:
             await app.state.auth.aclose()
+            writer = getattr(app.state, "audit_writer", None)
+            if writer is not None:
+                await writer.aclose()
             if owned_queue is not None:
                 await owned_queue.aclose()
             if engine is not None:

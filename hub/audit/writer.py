@@ -12,7 +12,7 @@ import asyncio
 import logging
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.audit.repository import AccessLogRepository
 from hub.audit.service import KINDS, OUTCOMES, Access, entry_values
@@ -34,6 +34,7 @@ class AuditWriter:
         self.max_batch = max_batch
         self._queue: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
+        self._held: AsyncConnection | None = None  # engine-bound: one connection kept for the log
         self.batches = 0
 
     async def write(self, access: Access) -> None:
@@ -70,11 +71,46 @@ class AuditWriter:
             # transaction is atomic (one implicit transaction up to its Sync) and committed, WAL
             # flushed, when it returns: the guarantee of BEGIN ... COMMIT without their round trips,
             # and without the ORM session's per-request Python work (this runs on every read).
-            async with bind.connect() as connection:
-                raw = await connection.get_raw_connection()
-                driver: Any = raw.driver_connection
-                await driver.executemany(INSERT_ENTRY, [tuple(row[c] for c in ENTRY_COLUMNS) for row in rows])
+            # Batches are written one at a time, so one connection, kept, serves them all: no pool
+            # checkout per batch. After a failure it is dropped and the next batch takes a fresh one.
+            values = [tuple(row[c] for c in ENTRY_COLUMNS) for row in rows]
+            fresh = self._held is None
+            try:
+                await self._execute(bind, values)
+            except Exception:
+                await self.aclose(discard=True)
+                if fresh:
+                    raise
+                # A kept connection can go stale (server restart, idle timeout): one more try on a new
+                # one. The batch is atomic, so a failed first try wrote nothing.
+                try:
+                    await self._execute(bind, values)
+                except BaseException:
+                    await self.aclose(discard=True)
+                    raise
+            except BaseException:
+                await self.aclose(discard=True)
+                raise
             return
         # Bound to a connection (tests, inside their transaction): a savepoint of it.
         async with self.sessionmaker() as session, session.begin():
             await AccessLogRepository(session).insert_many(rows)
+
+    async def _execute(self, bind: AsyncEngine, values: list[tuple[Any, ...]]) -> None:
+        if self._held is None:
+            self._held = await bind.connect()
+        raw = await self._held.get_raw_connection()
+        driver: Any = raw.driver_connection
+        await driver.executemany(INSERT_ENTRY, values)
+
+    async def aclose(self, *, discard: bool = False) -> None:
+        """Give the kept connection back (app shutdown), or, after a failed batch, ``discard`` it so the
+        pool does not hand the same broken connection out again."""
+        held, self._held = self._held, None
+        if held is not None:
+            try:
+                if discard:
+                    await held.invalidate()
+                await held.close()
+            except Exception:  # a broken connection: the pool discards it
+                log.warning("access-log connection could not be closed cleanly", exc_info=True)

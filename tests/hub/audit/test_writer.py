@@ -4,7 +4,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from hub.audit.repository import AccessLogRepository
@@ -42,6 +42,7 @@ async def test_entries_are_committed_when_write_returns(app_engine: AsyncEngine,
     names = [f"committed-{n}" for n in range(3)]
     await asyncio.gather(*(writer.write(Access(principal=None, outcome="denied", operation_name=name))
                            for name in names))
+    await writer.aclose()
     found = (await owner_session.execute(
         select(AccessLog.operation_name).where(AccessLog.operation_name.in_(names)))).scalars().all()
     assert sorted(found) == names
@@ -62,5 +63,22 @@ async def test_a_failed_autocommit_batch_fails_every_waiter_and_commits_none(
     assert found == 0
     # The writer recovers: the next entry is written.
     await writer.write(Access(principal=None, outcome="denied", operation_name="after-failure"))
+    await writer.aclose()
     assert (await owner_session.execute(select(func.count()).select_from(AccessLog).where(
         AccessLog.operation_name == "after-failure"))).scalar_one() == 1
+
+
+async def test_a_stale_kept_connection_is_replaced(app_engine: AsyncEngine, owner_session: AsyncSession) -> None:
+    # The writer keeps one connection for its batches; when the server drops it (restart, idle
+    # timeout), the next batch is written on a new one instead of failing its requests.
+    writer = AuditWriter(make_sessionmaker(app_engine))
+    await writer.write(Access(principal=None, outcome="denied", operation_name="before-drop"))
+    assert writer._held is not None
+    pid = (await writer._held.get_raw_connection()).driver_connection.get_server_pid()
+    assert (await owner_session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})).scalar_one()
+    await writer.write(Access(principal=None, outcome="denied", operation_name="after-drop"))
+    new_pid = (await writer._held.get_raw_connection()).driver_connection.get_server_pid()
+    await writer.aclose()
+    assert new_pid != pid
+    assert sorted((await owner_session.execute(select(AccessLog.operation_name).where(
+        AccessLog.operation_name.in_(["before-drop", "after-drop"])))).scalars().all()) == ["after-drop", "before-drop"]
