@@ -100,6 +100,31 @@ async def refresh(sessionmaker: async_sessionmaker[AsyncSession], regency_codes:
     return done
 
 
+# Regencies whose summary is missing, from an earlier day (age groups move with the date), or older than
+# the last change to their households, persons, enrolments or needs, or to the programme catalogue
+# (target bands). Changes made outside a sync (pushed enrolments, recorded needs) are caught here.
+STALE = text("""
+WITH changed AS (
+    SELECT regency_code, max(updated_at) AS at FROM households GROUP BY regency_code
+    UNION ALL SELECT regency_code, max(updated_at) FROM persons GROUP BY regency_code
+    UNION ALL SELECT regency_code, max(updated_at) FROM enrolments GROUP BY regency_code
+    UNION ALL SELECT regency_code, max(updated_at) FROM needs GROUP BY regency_code
+)
+SELECT c.regency_code FROM changed c
+LEFT JOIN analytics_summary_refreshes r ON r.regency_code = c.regency_code
+GROUP BY c.regency_code, r.refreshed_at, r.as_of
+HAVING r.refreshed_at IS NULL OR r.as_of < :today OR max(c.at) > r.refreshed_at
+    OR (SELECT max(updated_at) FROM programmes) > r.refreshed_at
+ORDER BY c.regency_code
+""")
+
+
+async def stale_regencies(session: AsyncSession, today: date | None = None) -> list[str]:
+    """Regencies whose summary needs a rebuild (see ``STALE``); the session's scope must see them all."""
+    rows = await session.execute(STALE, {"today": today or date.today()})
+    return [str(row[0]) for row in rows]
+
+
 def regency_of(region_code: str | None) -> str | None:
     """The regency a region code lies in; ``None`` for a province or the nation (wider than one)."""
     if not region_code or region_code.count(".") < 1:

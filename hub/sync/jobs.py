@@ -202,6 +202,25 @@ async def schedule_due(timestamp: int) -> int:
     return deferred
 
 
+@blueprint.periodic(cron="*/10 * * * *", periodic_id="refresh-analytics")
+@blueprint.task(name="analytics.refresh_stale", queue="sync")
+async def refresh_stale_summaries(timestamp: int) -> int:
+    """Rebuild the analytics summary of every regency that changed since its last rebuild (or whose
+    summary is from an earlier day). Sync runs rebuild their own regions at once; this catches the
+    rest. Returns how many regencies were rebuilt."""
+    from hub.analytics import summary
+
+    settings = Settings()
+    async with _database(settings) as sessionmaker:
+        async with sessionmaker() as session, session.begin():
+            await set_scope(session, SYSTEM)
+            stale = await summary.stale_regencies(session)
+        if stale:
+            for done in await summary.refresh(sessionmaker, stale):
+                log.info("analytics summary of %s rebuilt in %d ms", done.regency_code, done.duration_ms)
+    return len(stale)
+
+
 @blueprint.periodic(cron="* * * * *", periodic_id="deliver-outbox")
 @blueprint.task(name="sync.deliver_outbox", queue="outbox")
 async def deliver_outbox(timestamp: int) -> int:

@@ -4,6 +4,7 @@ is region-scoped, replaces the regency's rows, and the figures show its time."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -159,3 +160,23 @@ async def test_refresh_all_regencies_reports_progress(app_engine: AsyncEngine) -
         await conn.rollback()
     assert len(done) == len(lines)
     assert all("analytics summary" in line for line in lines)
+
+
+async def test_stale_regencies_are_those_changed_since_their_rebuild(session: AsyncSession,
+                                                                     population: Population) -> None:
+    # The worker's periodic job rebuilds these; changes made outside a sync (a pushed enrolment, a
+    # recorded need) are caught here.
+    await set_scope(session, Principal.system("test"))
+    today = date(2026, 3, 1)
+    assert REGENCY in await summary.stale_regencies(session, today)  # no summary yet
+    # Rows written in this transaction carry its start time; a rebuild after that is fresh.
+    later = datetime.now(UTC) + timedelta(hours=1)
+    await summary.refresh_regency(session, REGENCY, as_of=today, now=later)
+    await set_scope(session, Principal.system("test"))
+    assert REGENCY not in await summary.stale_regencies(session, today)
+    # The next day the ages move: stale again.
+    assert REGENCY in await summary.stale_regencies(session, today + timedelta(days=1))
+    # An enrolment changed after the rebuild: stale again.
+    await session.execute(Enrolment.__table__.update().where(Enrolment.regency_code == REGENCY)
+                          .values(updated_at=later + timedelta(minutes=1)))
+    assert REGENCY in await summary.stale_regencies(session, today)
