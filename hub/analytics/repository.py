@@ -78,9 +78,25 @@ from hub.models import (
 AGE_GROUPS: tuple[tuple[str, int, int], ...] = (
     ("0-5", 0, 6), ("6-17", 6, 18), ("18-59", 18, 60), ("60+", 60, 200),
 )
-NOT_IN_REGISTRY = 0
+NOT_IN_REGISTRY = 0  # the decile bucket for enrolled households the registry does not know
 PREPARED_STATISTICS = 10
-ANALYTICS_WORK_MEM = "64MB"  # the decile bucket for enrolled households the registry does not know
+ANALYTICS_WORK_MEM = "64MB"
+
+
+def enrolled_units(effective: Any, members: Any) -> tuple[Any, Any]:
+    """Each enrolled unit per programme and registry decile (``NOT_IN_REGISTRY`` when unmatched), and
+    the persons it counts: a list naming the household counts its living members (``members``), a
+    list naming persons counts those listed. Shared by the live coverage and the summary writer."""
+    decile_key = func.coalesce(effective.c.decile, NOT_IN_REGISTRY)
+    per_household = (
+        select(effective.c.programme_id, decile_key.label("decile"), effective.c.unit_id,
+               effective.c.enrolled_household_id,
+               func.bool_or(effective.c.person_id.is_(None)).label("whole"),
+               func.count(effective.c.person_id.distinct()).label("listed"))
+        .group_by(effective.c.programme_id, decile_key, effective.c.unit_id, effective.c.enrolled_household_id)
+        .subquery("per_household"))
+    persons = case((per_household.c.whole, func.coalesce(members.c.n, 0)), else_=per_household.c.listed)
+    return per_household, persons
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,16 +343,7 @@ class AnalyticsRepository(ScopedRepository[Household]):
         reg_persons = (select(registry.c.decile, func.sum(members.c.n).label("n"))
                        .join(members, members.c.household_id == registry.c.household_id)
                        .group_by(registry.c.decile).cte("rp"))
-        decile_key = func.coalesce(effective.c.decile, NOT_IN_REGISTRY)
-        per_household = (
-            select(effective.c.programme_id, decile_key.label("decile"), effective.c.unit_id,
-                   effective.c.enrolled_household_id,
-                   func.bool_or(effective.c.person_id.is_(None)).label("whole"),
-                   func.count(effective.c.person_id.distinct()).label("listed"))
-            .group_by(effective.c.programme_id, decile_key, effective.c.unit_id, effective.c.enrolled_household_id)
-            .subquery("per_household")
-        )
-        persons = case((per_household.c.whole, func.coalesce(members.c.n, 0)), else_=per_household.c.listed)
+        per_household, persons = enrolled_units(effective, members)
         enrolled = (
             select(per_household.c.programme_id, per_household.c.decile,
                    func.count(per_household.c.unit_id.distinct()).label("households"),
@@ -632,15 +639,7 @@ class SummaryWriter(AnalyticsRepository):
         # Enrolled households and persons per programme and decile, as in ``coverage``.
         effective = PREPARED_EFFECTIVE
         members = self._member_counts()
-        decile_key = func.coalesce(effective.c.decile, NOT_IN_REGISTRY)
-        per_household = (
-            select(effective.c.programme_id, decile_key.label("decile"), effective.c.unit_id,
-                   effective.c.enrolled_household_id,
-                   func.bool_or(effective.c.person_id.is_(None)).label("whole"),
-                   func.count(effective.c.person_id.distinct()).label("listed"))
-            .group_by(effective.c.programme_id, decile_key, effective.c.unit_id, effective.c.enrolled_household_id)
-            .subquery("per_household"))
-        persons = case((per_household.c.whole, func.coalesce(members.c.n, 0)), else_=per_household.c.listed)
+        per_household, persons = enrolled_units(effective, members)
         await self.session.execute(insert(SummaryEnrolled).from_select(
             [*region_names, "programme_id", "decile", "households", "persons"],
             self._scoped(
