@@ -57,31 +57,30 @@ def _pg(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
-async def prepare_database(server: str, households: int, reseed: bool) -> tuple[str, str]:
+async def prepare_database(server: str, households: int, reseed: bool,
+                           database: str = DATABASE) -> tuple[str, str]:
+    """Database ``database`` on ``server``, migrated, with the regions and ``households`` seeded
+    households (kept between runs; seeded again when the size differs or ``reseed``)."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
     from hub.config import to_async_url
     from hub.db.embedded import ensure_database
-
-    owner = await ensure_database(to_async_url(server), DATABASE)
-    owner, app = _urls(owner, DATABASE)
     from hub.db.migrate import upgrade
+    from hub.regions.loader import load_regions
 
+    owner = await ensure_database(to_async_url(server), database)
+    owner, app = _urls(owner, database)
     await asyncio.to_thread(upgrade, owner)
     conn = await asyncpg.connect(_pg(owner))
     try:
         if await conn.fetchval("SELECT count(*) FROM regions") == 0:
-            await conn.close()
-            from sqlalchemy.ext.asyncio import create_async_engine
-
-            from hub.regions.loader import load_regions
-
             engine = create_async_engine(to_async_url(owner))
             async with engine.begin() as c:
                 await load_regions(c)
             await engine.dispose()
-            conn = await asyncpg.connect(_pg(owner))
         have = await conn.fetchval("SELECT count(*) FROM households")
         if have != households or reseed:
-            print(f"seeding {households:,} households (have {have:,}) ...", file=sys.stderr)
+            print(f"seeding {households:,} households into {database} (have {have:,}) ...", file=sys.stderr)
             started = time.perf_counter()
             await seed(conn, households)
             print(f"seeded in {time.perf_counter() - started:.1f} s", file=sys.stderr)

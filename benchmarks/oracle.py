@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import random
 import statistics
-import sys
 import time
 import uuid
 from collections import defaultdict
@@ -30,7 +29,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from benchmarks.api import DEFAULT_SERVER, _pg, _urls, seed
+from benchmarks.api import DEFAULT_SERVER, _pg, prepare_database
 
 DATABASE = "slrt_bench_oracle"
 CLASSES = ("in_scope", "out_of_scope", "nonexistent")
@@ -39,33 +38,6 @@ NODE = "query($id: ID!) { node(id: $id) { id ... on Household { decile } } }"
 HOUSEHOLD = "query($id: ID!) { household(id: $id) { id decile members { id nik name } } }"
 PERSON = "query($nik: String!) { personByNik(nik: $nik) { id name household { id decile } } }"
 ENTITIES = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Person { id name } } }"
-
-
-async def prepare(server: str, database: str, households: int) -> tuple[str, str]:
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    from hub.config import to_async_url
-    from hub.db.embedded import ensure_database
-    from hub.db.migrate import upgrade
-    from hub.regions.loader import load_regions
-
-    owner = await ensure_database(to_async_url(server), database)
-    owner, app = _urls(owner, database)
-    await asyncio.to_thread(upgrade, owner)
-    conn = await asyncpg.connect(_pg(owner))
-    try:
-        if await conn.fetchval("SELECT count(*) FROM regions") == 0:
-            engine = create_async_engine(to_async_url(owner))
-            async with engine.begin() as c:
-                await load_regions(c)
-            await engine.dispose()
-        have = await conn.fetchval("SELECT count(*) FROM households")
-        if have != households:
-            print(f"seeding {households:,} households into {database} (have {have:,}) ...", file=sys.stderr)
-            await seed(conn, households)
-    finally:
-        await conn.close()
-    return owner, app
 
 
 async def samples(owner: str, district: str, size: int) -> dict[str, dict[str, list[Any]]]:
@@ -143,7 +115,7 @@ async def run(args: argparse.Namespace) -> None:
     from hub.config import Profile, Settings
     from schema.app import create_app
 
-    owner, app_url = await prepare(args.server, args.database, args.households)
+    owner, app_url = await prepare_database(args.server, args.households, reseed=False, database=args.database)
     conn = await asyncpg.connect(_pg(owner))
     try:
         district = await conn.fetchval("SELECT min(district_code) FROM households")
