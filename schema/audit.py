@@ -92,6 +92,8 @@ class Analysis:
     fields: frozenset[str]  # ``Type.field`` coordinates the caller selected
     touches: bool  # whether any selection reads an audited type
     aggregates: bool = False  # whether any selection reads the analytics figures
+    document_hash: str = ""  # SHA-256 of the caller's query text, as recorded in the log
+    sorted_fields: tuple[str, ...] = ()  # ``fields`` in the order (and the number) the log keeps
 
 
 def _selects_own_id(node: SelectionSetNode) -> bool:
@@ -150,7 +152,8 @@ def analyse(schema: GraphQLSchema, query: str) -> Analysis:
 
     rewritten = visit(document, TypeInfoVisitor(type_info, Rewrite()))
     return Analysis(document=rewritten, fields=frozenset(coordinates), touches=bool(touched),
-                    aggregates=bool(aggregates))
+                    aggregates=bool(aggregates), document_hash=hashlib.sha256(query.encode()).hexdigest(),
+                    sorted_fields=tuple(sorted(coordinates)[:MAX_FIELDS]))
 
 
 def _uuid_of(value: Any) -> uuid.UUID | None:
@@ -233,7 +236,6 @@ class AuditExtension(SchemaExtension):
     """Writes the access-log entry after execution and before the response; no entry, no data."""
 
     def __init__(self, *, execution_context: Any = None) -> None:
-        self.seen = Seen()
         self.analysis: Analysis | None = None
 
     def on_operation(self) -> Iterator[None]:
@@ -255,62 +257,82 @@ class AuditExtension(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
         yield
         ctx = self.execution_context
-        context: Context = ctx.context
-        # Every resolver has finished: end the request's read transaction before writing the entry,
-        # so the request never holds two pooled connections at once. (Under the tests' one shared
-        # connection, the read session's savepoint would otherwise be rolled back after the entry
-        # was written inside it, taking the entry with it.)
-        close = getattr(context, "close", None)
-        if close is not None:
-            await close()
         result = ctx.result
-        if result is None or ctx.query is None:
+        if ctx.query is None or self.analysis is None:
+            await close_reads(ctx.context)
             return
-        data = getattr(result, "data", None)
-        errors = list(getattr(result, "errors", None) or [])
-        self.seen.walk(data)
-        codes = _error_codes(errors) | self.seen.denied_in_data
-        if self.analysis is None:
-            return
-        fields, touches = self.analysis.fields, self.analysis.touches
-        principal = context.principal
-        request = context.request
-        # In-process execution (tests, the CLI) has no HTTP request; with personal data it fails closed below.
-        state = getattr(request.app.state, "auth", None) if request is not None else None
-        if state is not None and self.seen.count:
-            state.limiter.charge_objects(
-                rate_key(principal, request.client.host if request.client else None), self.seen.count)
-        if not (touches or self.analysis.aggregates or self.seen.count or codes & DENIED_CODES):
-            return
-        if not context.settings.audit_reads:
-            return
-        outcome = "denied" if codes & DENIED_CODES else "error" if errors and not self.seen.count else "allowed"
-        by_type = self.seen.by_type
-        access = audit_service.Access(
-            principal=principal,
-            outcome=outcome,
-            operation_name=ctx.operation_name,
-            operation_type=ctx.operation_type.value if ctx.operation_type else None,
-            document_hash=hashlib.sha256(ctx.query.encode()).hexdigest(),
-            person_ids=sorted(by_type.get("Person", ())),
-            household_ids=sorted(by_type.get("Household", ())),
-            record_ids=sorted(f"{t}:{i}" for t, ids in by_type.items() if t not in ("Person", "Household")
-                              for i in ids),
-            fields=sorted(fields)[:MAX_FIELDS],
-            error_codes=sorted(codes),
-            source_ip=request.client.host if request is not None and request.client else None,
-            # Counts only: no personal type selected and no record returned (a manager's targetingFlags
-            # page returns households, and is recorded as the personal read it is).
-            kind="aggregate" if self.analysis.aggregates and not touches and not self.seen.count else "personal",
-        )
         try:
-            if request is None:
-                raise RuntimeError("no request to record the access against")
-            with audit_write_timer():
-                await audit_writer(request).write(access)
-        except Exception as exc:
-            log.exception("access log entry could not be written; withholding the response")
-            raise AuditUnavailable("The access could not be recorded, so no data is returned.") from exc
+            operation_type = ctx.operation_type.value if ctx.operation_type else None
+        except RuntimeError:
+            operation_type = None
+        await record_operation(ctx.context, ctx.query, self.analysis, result, ctx.operation_name, operation_type)
+
+
+async def close_reads(context: Any) -> None:
+    # Every resolver has finished: end the request's read transaction before writing the entry,
+    # so the request never holds two pooled connections at once. (Under the tests' one shared
+    # connection, the read session's savepoint would otherwise be rolled back after the entry
+    # was written inside it, taking the entry with it.)
+    close = getattr(context, "close", None)
+    if close is not None:
+        await close()
+
+
+async def record_operation(context: Context, query: str, analysis: Analysis, result: Any,
+                           operation_name: str | None, operation_type: str | None) -> None:
+    """After execution, before the response: charge the returned records to the caller's object
+    budget and write the access-log entry (fail closed: raises ``AuditUnavailable``).
+
+    Strips the injected ``_auditId`` selections from ``result.data``. Shared by the schema extension
+    and the direct HTTP pipeline (schema.pipeline), so both record exactly the same entry.
+    """
+    await close_reads(context)
+    if result is None:
+        return
+    seen = Seen()
+    data = getattr(result, "data", None)
+    errors = list(getattr(result, "errors", None) or [])
+    seen.walk(data)
+    codes = _error_codes(errors) | seen.denied_in_data
+    touches = analysis.touches
+    principal = context.principal
+    request = context.request
+    # In-process execution (tests, the CLI) has no HTTP request; with personal data it fails closed below.
+    state = getattr(request.app.state, "auth", None) if request is not None else None
+    if state is not None and seen.count:
+        state.limiter.charge_objects(
+            rate_key(principal, request.client.host if request.client else None), seen.count)
+    if not (touches or analysis.aggregates or seen.count or codes & DENIED_CODES):
+        return
+    if not context.settings.audit_reads:
+        return
+    outcome = "denied" if codes & DENIED_CODES else "error" if errors and not seen.count else "allowed"
+    by_type = seen.by_type
+    access = audit_service.Access(
+        principal=principal,
+        outcome=outcome,
+        operation_name=operation_name,
+        operation_type=operation_type,
+        document_hash=analysis.document_hash,
+        person_ids=sorted(by_type.get("Person", ())),
+        household_ids=sorted(by_type.get("Household", ())),
+        record_ids=sorted(f"{t}:{i}" for t, ids in by_type.items() if t not in ("Person", "Household")
+                          for i in ids),
+        fields=analysis.sorted_fields,
+        error_codes=sorted(codes),
+        source_ip=request.client.host if request is not None and request.client else None,
+        # Counts only: no personal type selected and no record returned (a manager's targetingFlags
+        # page returns households, and is recorded as the personal read it is).
+        kind="aggregate" if analysis.aggregates and not touches and not seen.count else "personal",
+    )
+    try:
+        if request is None:
+            raise RuntimeError("no request to record the access against")
+        with audit_write_timer():
+            await audit_writer(request).write(access)
+    except Exception as exc:
+        log.exception("access log entry could not be written; withholding the response")
+        raise AuditUnavailable("The access could not be recorded, so no data is returned.") from exc
 
 
 async def audit_unresolved_references(context: Context, type_name: str, keys: Sequence[Any]) -> None:
