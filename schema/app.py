@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 import strawberry
+from graphql import ASTValidationRule
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
@@ -49,6 +50,7 @@ from schema.context import Context
 from schema.dashboard import routes as dashboard_routes
 from schema.federation import add_unresolved_hook
 from schema.observability import HubSchema, OperationObserver, RequestIdMiddleware, metrics_endpoint
+from schema.pipeline import DirectGraphQL
 from schema.protocol import BodyLimit, HubErrors, RootFieldLimiter, format_error
 from schema.query import Query
 from schema.tracing import configure_tracing, tracing_extensions
@@ -73,16 +75,22 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
                                  *tracing_extensions(settings)])
 
 
-def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension] | type[SchemaExtension]]:
-    # Limits are validation rules or parser options: they refuse a request before any resolver runs.
-    # The rule classes are built once, so the validation cache (keyed on them) hits across requests.
-    rules = [
+def validation_rules(settings: Settings) -> list[type[ASTValidationRule]]:
+    """The limits that are validation rules: they refuse a request before any resolver runs."""
+    rules: list[type[ASTValidationRule]] = [
         *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
         *RootFieldLimiter(settings.graphql_max_root_fields).validation_rules,
     ]
     if not settings.is_dev:
         rules.extend(DisableIntrospection().validation_rules)
+    return rules
+
+
+def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension] | type[SchemaExtension]]:
+    # The token limit is a parser option. The rule classes are built once, so the validation cache
+    # (keyed on them) hits across requests.
+    rules = validation_rules(settings)
     max_tokens = settings.graphql_max_tokens
     return [
         HubErrors,
@@ -251,7 +259,11 @@ def create_app(
                                 status_code=503)
         return JSONResponse({"status": "ready", "revision": current})
 
-    graphql = HubGraphQL(build_schema(settings), settings, authenticate)
+    schema = build_schema(settings)
+    graphql = DirectGraphQL(schema, HubGraphQL(schema, settings, authenticate), rules=validation_rules(settings),
+                            max_tokens=settings.graphql_max_tokens, authenticate=authenticate,
+                            # Tracing wraps strawberry's steps in spans: with it on, every request takes that path.
+                            enabled=not tracing_extensions(settings))
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
