@@ -35,6 +35,7 @@ class AuditWriter:
         self._queue: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
         self._held: AsyncConnection | None = None  # engine-bound: one connection kept for the log
+        self._driver: Any = None  # its asyncpg connection
         self.batches = 0
 
     async def write(self, access: Access) -> None:
@@ -47,7 +48,9 @@ class AuditWriter:
         self._queue.append((entry_values(access), done))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._drain())
-        await asyncio.shield(done)
+        # No shield: a cancelled request cancels only its own future; the batch it is in is written
+        # regardless (``_drain`` skips futures that are already done).
+        await done
 
     async def _drain(self) -> None:
         while self._queue:
@@ -99,14 +102,13 @@ class AuditWriter:
     async def _execute(self, bind: AsyncEngine, values: list[tuple[Any, ...]]) -> None:
         if self._held is None:
             self._held = await bind.connect()
-        raw = await self._held.get_raw_connection()
-        driver: Any = raw.driver_connection
-        await driver.executemany(INSERT_ENTRY, values)
+            self._driver = (await self._held.get_raw_connection()).driver_connection
+        await self._driver.executemany(INSERT_ENTRY, values)
 
     async def aclose(self, *, discard: bool = False) -> None:
         """Give the kept connection back (app shutdown), or, after a failed batch, ``discard`` it so the
         pool does not hand the same broken connection out again."""
-        held, self._held = self._held, None
+        held, self._held, self._driver = self._held, None, None
         if held is not None:
             try:
                 if discard:

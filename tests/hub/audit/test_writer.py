@@ -82,3 +82,20 @@ async def test_a_stale_kept_connection_is_replaced(app_engine: AsyncEngine, owne
     assert new_pid != pid
     assert sorted((await owner_session.execute(select(AccessLog.operation_name).where(
         AccessLog.operation_name.in_(["before-drop", "after-drop"])))).scalars().all()) == ["after-drop", "before-drop"]
+
+
+async def test_a_cancelled_waiter_leaves_its_batch_intact(app_engine: AsyncEngine, owner_session: AsyncSession) -> None:
+    # A client that goes away cancels its request while the entry waits for its batch: the others in
+    # the batch are still written and answered, and so is the cancelled request's entry (it was read).
+    writer = AuditWriter(make_sessionmaker(app_engine))
+    names = [f"cancelled-{n}" for n in range(3)]
+    waiters = [asyncio.create_task(writer.write(Access(principal=None, outcome="denied", operation_name=name)))
+               for name in names]
+    await asyncio.sleep(0)  # all three are queued
+    waiters[1].cancel()
+    results = await asyncio.gather(*waiters, return_exceptions=True)
+    await writer.aclose()
+    assert [type(r) for r in results] == [type(None), asyncio.CancelledError, type(None)]
+    found = (await owner_session.execute(
+        select(AccessLog.operation_name).where(AccessLog.operation_name.in_(names)))).scalars().all()
+    assert sorted(found) == names
