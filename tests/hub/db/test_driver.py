@@ -1,0 +1,111 @@
+"""Prepared hot reads on the driver send what SQLAlchemy sends and return what it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import bindparam, event, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.principal import Principal, RegionScope, Role
+from hub.db.engine import set_scope
+from hub.db.repository import Snapshot
+from hub.household.repository import HouseholdRepository
+from hub.models import Household, Person, Programme, ProgrammeLevel, TargetUnit
+from hub.person.repository import _MEMBER_ORDER, PersonRepository
+from hub.programme.repository import ProgrammeRepository
+from tests.fixtures.factories import make_household, make_person
+
+VILLAGE_A = "33.14.01.2001"
+VILLAGE_B = "33.72.01.1001"  # another regency
+
+
+def manager(*codes: str) -> Principal:
+    return Principal(subject="manager-1", role=Role.manager, scope=RegionScope.of(*codes))
+
+
+@contextmanager
+def sent(session: AsyncSession) -> Iterator[list[tuple[str, tuple[Any, ...]]]]:
+    """Every statement (with its parameters) the session's engine sends inside the block."""
+    engine = session.bind.engine.sync_engine  # type: ignore[union-attr]
+    seen: list[tuple[str, tuple[Any, ...]]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        seen.append((statement, tuple(parameters)))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+
+
+async def both(session: AsyncSession, prepared: Callable[[], Awaitable[list[Any]]],
+               plain: Callable[[], Awaitable[list[Any]]]) -> list[dict[str, Any]]:
+    """The rows of the prepared read and of the same statement run by SQLAlchemy: equal, in the same
+    order, with the same value types, from the same SQL and parameters."""
+    with sent(session) as by_driver:
+        fast = await prepared()
+    with sent(session) as by_sqlalchemy:
+        slow = await plain()
+    assert by_driver == by_sqlalchemy
+    assert len(by_driver) == 1
+    assert all(type(row) is Snapshot for row in fast + slow)
+    assert [vars(row) for row in fast] == [vars(row) for row in slow]
+    assert [[type(v) for v in vars(row).values()] for row in fast] == \
+           [[type(v) for v in vars(row).values()] for row in slow]
+    return [vars(row) for row in fast]
+
+
+async def test_prepared_reads_match_sqlalchemy_and_keep_the_scope(session: AsyncSession) -> None:
+    inside = await make_household(session, VILLAGE_A)
+    outside = await make_household(session, VILLAGE_B)
+    members = [await make_person(session, inside) for _ in range(3)]
+    stranger = await make_person(session, outside)
+    who = manager("33.14")
+    await set_scope(session, who)
+    households = HouseholdRepository(session, who, read_only=True)
+    persons = PersonRepository(session, who, read_only=True)
+    ids = [inside.id, outside.id]
+
+    rows = await both(session, lambda: households._prepared_snapshots(
+        "get_many", lambda: households.readable().where(Household.id.in_(bindparam(
+            "ids", type_=Household.id.type, expanding=True))), {"ids": ids}),
+        lambda: households._snapshots(households.readable().where(Household.id.in_(ids))))
+    assert [r["id"] for r in rows] == [inside.id]  # the other regency is out of scope
+    assert set(await households.get_many(ids)) == {inside.id}
+    assert (await households.get(inside.id)).id == inside.id
+
+    member_ids = [inside.id, outside.id]
+    grouped = await persons.by_household_ids(member_ids)
+    expected = await persons._snapshots(
+        persons.readable().where(Person.household_id.in_(member_ids)).order_by(*_MEMBER_ORDER))
+    assert [vars(p) for p in grouped[inside.id]] == [vars(p) for p in expected]
+    assert {p.id for p in grouped[inside.id]} == {m.id for m in members}
+    assert outside.id not in grouped
+
+    found = await persons.by_nik(members[0].nik)
+    assert found is not None
+    assert found.id == members[0].id
+    assert await persons.by_nik(stranger.nik) is None  # out of scope reads as absent
+
+
+async def test_prepared_reads_are_counted_and_vary_with_the_number_of_ids(session: AsyncSession) -> None:
+    session.add_all([Programme(code=f"T-{i}", name=f"Test {i}", owner_agency="Kemensos", level=ProgrammeLevel.central,
+                               target_unit=TargetUnit.household, decile_max=i or None) for i in range(3)])
+    await session.flush()
+    programmes = ProgrammeRepository(session, read_only=True)
+    some = list((await session.scalars(select(Programme.id).where(Programme.code.startswith("T-")))).all())
+    assert len(some) == 3
+    for n in (1, len(some), 1):
+        with sent(session) as seen:
+            got = await programmes.get_many(some[:n])
+        assert len(seen) == 1
+        assert len(seen[0][1]) == n
+        assert set(got) == set(some[:n])
+        plain = ProgrammeRepository(session)
+        orm = await plain.get_many(some[:n])
+        for id_, row in got.items():
+            assert vars(row) == {k: v for k, v in vars(orm[id_]).items() if not k.startswith("_")}
