@@ -94,13 +94,12 @@ class PreparedRead:
         self.dialect = dialect
         self.compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
         binds = self.compiled.binds
-        for name in params:
-            if name not in binds:
-                raise ValueError(f"no bind parameter {name!r} in the statement")
+        # A parameter can be compiled away (``false() AND ...`` for a principal who may read nothing).
+        self.params = tuple(name for name in params if name in binds)
+        for name in self.params:
             if binds[name].literal_execute:
                 raise ValueError(f"bind parameter {name!r} is rendered into the SQL; it cannot vary")
-        self.params = tuple(params)
-        self.expanding = tuple(name for name in params if binds[name].expanding)
+        self.expanding = tuple(name for name in self.params if binds[name].expanding)
         columns = self.compiled._result_columns or []
         self.keys: tuple[str, ...] = tuple(column.keyname for column in columns)
         self._types = [column.type for column in columns]
@@ -145,7 +144,8 @@ class PreparedRead:
     async def _result_processors(self, session: AsyncSession, sql: str) -> list[tuple[int, Callable[[Any], Any]]]:
         # A result processor may depend on the column's type as the server reports it (numerics).
         _, adapted = await _connection(session)
-        attributes = (await adapted._connection.prepare(sql)).get_attributes()
+        async with adapted._execute_mutex:  # sibling resolvers may share the connection
+            attributes = (await adapted._connection.prepare(sql)).get_attributes()
         found: list[tuple[int, Callable[[Any], Any]]] = []
         for index, (type_, attribute) in enumerate(zip(self._types, attributes, strict=True)):
             processor = type_._cached_result_processor(self.dialect, attribute.type.oid)

@@ -109,3 +109,11 @@ async def test_prepared_reads_are_counted_and_vary_with_the_number_of_ids(sessio
         orm = await plain.get_many(some[:n])
         for id_, row in got.items():
             assert vars(row) == {k: v for k, v in vars(orm[id_]).items() if not k.startswith("_")}
+
+
+async def test_a_principal_without_the_right_reads_nothing_through_prepared_reads(session: AsyncSession) -> None:
+    household = await make_household(session, VILLAGE_A)
+    await make_person(session, household)
+    auditor = Principal(subject="auditor-1", role=Role.auditor, scope=RegionScope.national())
+    assert await HouseholdRepository(session, auditor, read_only=True).get_many([household.id]) == {}
+    assert await PersonRepository(session, auditor, read_only=True).by_household_ids([household.id]) == {}
