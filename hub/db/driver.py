@@ -104,7 +104,7 @@ class PreparedRead:
         self.keys: tuple[str, ...] = tuple(column.keyname for column in columns)
         self._types = [column.type for column in columns]
         self._variants: dict[tuple[int, ...], _Variant] = {}
-        self._processors: list[tuple[int, Callable[[Any], Any]]] | None = None
+        self._processors: list[tuple[str, Callable[[Any], Any]]] | None = None
 
     def _variant(self, params: dict[str, Any]) -> _Variant:
         lengths = tuple(len(params[name]) for name in self.expanding)
@@ -125,30 +125,29 @@ class PreparedRead:
             variant = self._variants[lengths] = _Variant(state.statement, slots)
         return variant
 
-    async def fetch(self, session: AsyncSession, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    async def fetch(self, session: AsyncSession, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """The rows, each a dict of result key to value, processed as SQLAlchemy processes them."""
         variant = self._variant(params)
         records = await run(session, variant.sql, variant.args(params))
         processors = self._processors
         if processors is None:
             processors = self._processors = await self._result_processors(session, variant.sql)
-        if not processors:
-            return [tuple(record) for record in records]
-        rows = []
-        for record in records:
-            row = list(record)
-            for index, processor in processors:
-                row[index] = processor(row[index])
-            rows.append(tuple(row))
+        keys = self.keys
+        rows = [dict(zip(keys, record, strict=True)) for record in records]
+        if processors:
+            for row in rows:
+                for key, processor in processors:
+                    row[key] = processor(row[key])
         return rows
 
-    async def _result_processors(self, session: AsyncSession, sql: str) -> list[tuple[int, Callable[[Any], Any]]]:
+    async def _result_processors(self, session: AsyncSession, sql: str) -> list[tuple[str, Callable[[Any], Any]]]:
         # A result processor may depend on the column's type as the server reports it (numerics).
         _, adapted = await _connection(session)
         async with adapted._execute_mutex:  # sibling resolvers may share the connection
             attributes = (await adapted._connection.prepare(sql)).get_attributes()
-        found: list[tuple[int, Callable[[Any], Any]]] = []
-        for index, (type_, attribute) in enumerate(zip(self._types, attributes, strict=True)):
+        found: list[tuple[str, Callable[[Any], Any]]] = []
+        for key, type_, attribute in zip(self.keys, self._types, attributes, strict=True):
             processor = type_._cached_result_processor(self.dialect, attribute.type.oid)
             if processor is not None:
-                found.append((index, processor))
+                found.append((key, processor))
         return found

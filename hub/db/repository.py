@@ -91,11 +91,10 @@ class RepositoryBase(Generic[M]):
                 _PREPARED.clear()
             dialect = self.session.get_bind().dialect  # the app's one dialect (postgresql+asyncpg)
             prepared = _PREPARED[key] = PreparedRead(statement, dialect, list(params))
-        keys = prepared.keys
         rows: list[Any] = []
-        for values in await prepared.fetch(self.session, params):
+        for columns in await prepared.fetch(self.session, params):
             row = object.__new__(Snapshot)
-            row.__dict__ = dict(zip(keys, values, strict=True))
+            row.__dict__ = columns
             rows.append(row)
         return rows
 

@@ -12,11 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.principal import Principal, RegionScope, Role
 from hub.db.engine import set_scope
 from hub.db.repository import Snapshot
+from hub.enrolment.repository import EnrolmentRepository
 from hub.household.repository import HouseholdRepository
-from hub.models import Household, Person, Programme, ProgrammeLevel, TargetUnit
+from hub.models import EnrolmentStatus, Household, Person, Programme, ProgrammeLevel, TargetUnit
+from hub.paging import PageRequest
 from hub.person.repository import _MEMBER_ORDER, PersonRepository
 from hub.programme.repository import ProgrammeRepository
 from tests.fixtures.factories import make_household, make_person
+from tests.fixtures.read_api import make_enrolment
 
 VILLAGE_A = "33.14.01.2001"
 VILLAGE_B = "33.72.01.1001"  # another regency
@@ -117,3 +120,30 @@ async def test_a_principal_without_the_right_reads_nothing_through_prepared_read
     auditor = Principal(subject="auditor-1", role=Role.auditor, scope=RegionScope.national())
     assert await HouseholdRepository(session, auditor, read_only=True).get_many([household.id]) == {}
     assert await PersonRepository(session, auditor, read_only=True).by_household_ids([household.id]) == {}
+
+
+async def test_a_prepared_enrolment_page_matches_sqlalchemy(session: AsyncSession) -> None:
+    household = await make_household(session, VILLAGE_A)
+    person = await make_person(session, household)
+    programme = Programme(code="T-PAGE", name="Test", owner_agency="Kemensos", level=ProgrammeLevel.central,
+                          target_unit=TargetUnit.household)
+    session.add(programme)
+    await session.flush()
+    for status in (EnrolmentStatus.active, EnrolmentStatus.active, EnrolmentStatus.suspended):
+        await make_enrolment(session, programme, household, person, status=status)
+    who = manager("33.14")
+    await set_scope(session, who)
+    repository = EnrolmentRepository(session, who, read_only=True)
+    for status in (None, EnrolmentStatus.active):
+        for page in (PageRequest(offset=0, limit=1), PageRequest(offset=1, limit=5)):
+            with sent(session) as by_sqlalchemy:
+                expected = await repository._snapshots(
+                    repository._page_of([programme.id], status, page.offset, page.limit + 1))
+            with sent(session) as seen:
+                got = (await repository.pages_by_programme([programme.id], status, page))[programme.id]
+            assert seen == by_sqlalchemy  # the same SQL and values
+            assert len(seen) == 1
+            assert [vars(e) for e in got] == [vars(e) for e in expected]
+            assert all(type(e.status) is EnrolmentStatus for e in got)
+    everything = (await repository.pages_by_programme([programme.id], None, PageRequest(offset=0, limit=10)))
+    assert len(everything[programme.id]) == 3
