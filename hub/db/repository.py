@@ -252,6 +252,14 @@ class ScopedRepository(RepositoryBase[S]):
         clause = region_clause(target, RegionScope.of(region_code))
         return statement if clause is None else statement.where(clause)
 
+    def within_level(self, statement: Select[Any], level: int, codes: Any,
+                     model: type[Any] | None = None) -> Select[Any]:
+        """``within`` for a region of a known ``level`` whose code comes as ``codes`` (a list of the one code, or
+        an expanding bind parameter of a prepared statement): the same clause ``within`` adds."""
+        target: type[RegionScoped] = model or self.model  # type: ignore[assignment]
+        columns = (target.province_code, target.regency_code, target.district_code, target.village_code)
+        return statement.where(or_(columns[level - 1].in_(codes)))
+
     async def get(self, id_: uuid.UUID) -> S:
         if self.read_only:
             rows = await self._prepared_snapshots("get", lambda: self.readable().where(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, event, select
@@ -13,7 +14,8 @@ from auth.principal import Principal, RegionScope, Role
 from hub.db.engine import set_scope
 from hub.db.repository import Snapshot
 from hub.enrolment.repository import EnrolmentRepository
-from hub.household.repository import HouseholdRepository
+from hub.household.repository import _ORDER, HouseholdRepository
+from hub.household.schemas import HouseholdFilter, HouseholdOrder
 from hub.models import EnrolmentStatus, Household, Person, Programme, ProgrammeLevel, TargetUnit
 from hub.paging import PageRequest
 from hub.person.repository import _MEMBER_ORDER, PersonRepository
@@ -147,3 +149,29 @@ async def test_a_prepared_enrolment_page_matches_sqlalchemy(session: AsyncSessio
             assert all(type(e.status) is EnrolmentStatus for e in got)
     everything = (await repository.pages_by_programme([programme.id], None, PageRequest(offset=0, limit=10)))
     assert len(everything[programme.id]) == 3
+
+
+async def test_a_prepared_households_page_matches_the_filtered_statement(session: AsyncSession) -> None:
+    for village, decile in ((VILLAGE_A, 1), (VILLAGE_A, 5), ("33.14.02.2001", 9), (VILLAGE_B, 3)):
+        await make_household(session, village, decile=decile)
+    who = manager("33.14")
+    await set_scope(session, who)
+    repository = HouseholdRepository(session, who, read_only=True)
+    since = datetime(2000, 1, 1, tzinfo=UTC)
+    wanted_ones = [HouseholdFilter(), HouseholdFilter(region_code=VILLAGE_A), HouseholdFilter(region_code="33.14.01"),
+                   HouseholdFilter(region_code="33.14", decile_min=2, decile_max=9, updated_since=since),
+                   HouseholdFilter(region_code=VILLAGE_B), HouseholdFilter(region_code="33.14.01.2001.9")]
+    for wanted in wanted_ones:
+        for order in HouseholdOrder:
+            for page in (PageRequest(offset=0, limit=1), PageRequest(offset=1, limit=10)):
+                with sent(session) as by_sqlalchemy:
+                    expected = await repository._snapshots(
+                        repository.filtered(wanted).order_by(*_ORDER[order]).offset(page.offset).limit(page.limit + 1))
+                with sent(session) as seen:
+                    got = await repository.page(wanted, order, page)
+                assert [vars(h) for h in got] == [vars(h) for h in expected], (wanted, order, page)
+                if wanted.region_code not in who.scope.codes:
+                    # (Filtering on a region of the scope itself, SQLAlchemy binds the one memoised clause twice.)
+                    assert seen == by_sqlalchemy  # the same SQL and values
+    everything = await repository.page(HouseholdFilter(), HouseholdOrder.decile_asc, PageRequest(offset=0, limit=10))
+    assert [h.decile for h in everything] == [1, 5, 9]  # scope applies: the other regency is absent
