@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 
+_VARIANTS_MAX = 256
 _DRIVER = "hub.db.driver"  # session.info key: (session transaction, Connection, adapted asyncpg connection)
 
 
@@ -122,6 +123,8 @@ class PreparedRead:
                 else:
                     value = state.parameters[name]
                     slots.append((None, -1, None, value if processor is None else processor(value)))
+            if len(self._variants) >= _VARIANTS_MAX:
+                self._variants.clear()  # batches of ever new sizes: keep the recent ones only
             variant = self._variants[lengths] = _Variant(state.statement, slots)
         return variant
 
