@@ -44,8 +44,8 @@ class Context:
         """The request's read session, held exclusively for the ``async with`` block."""
         async with self._session_lock:
             if self._session is None:
+                # The transaction begins with the first statement (autobegin), the scope's when signed in.
                 self._session = self.sessionmaker()
-                await self._session.begin()
                 if self.principal is not None:
                     await set_scope(self._session, self.principal)
             yield self._session

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from auth.principal import Principal
 from hub.config import Settings, app_url_from_owner, to_async_url
+from hub.db import driver
 from hub.db.embedded import DEFAULT_DATABASE, ensure_database, start_embedded
 
 SET_SCOPE = text("SELECT set_config('slrt.scope', :scope, true)")
@@ -40,8 +41,14 @@ async def set_scope(session: AsyncSession, principal: Principal) -> None:
     ``is_local = true``: the setting dies with the transaction, so a pooled connection never
     carries one caller's scope into the next caller's request.
     """
-    # On the session's connection (same transaction): a text statement needs nothing from the ORM.
-    await (await session.connection()).execute(SET_SCOPE, {"scope": principal.scope.as_setting()})
+    # Straight on the session's connection, in its transaction: compiled once, counted like any statement.
+    global _set_scope_sql
+    if _set_scope_sql is None:
+        _set_scope_sql = SET_SCOPE.compile(dialect=session.get_bind().dialect).string
+    await driver.run(session, _set_scope_sql, [principal.scope.as_setting()])
+
+
+_set_scope_sql: str | None = None
 
 
 @asynccontextmanager

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, false, func, or_, select
 from sqlalchemy.exc import MultipleResultsFound
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.permissions import Permission, can, programme_scoped
 from auth.principal import NATIONAL, Principal, RegionScope
 from hub.db.base import Base, RegionScoped
+from hub.db.driver import PreparedRead
 from hub.errors import NotFound
 
 M = TypeVar("M", bound=Base)
@@ -34,6 +35,11 @@ class Snapshot:
 
     def __repr__(self) -> str:
         return f"Snapshot({self.__dict__!r})"
+
+
+# Prepared hot reads by (repository, shape, scope): bounded by the shapes and the scopes in use.
+_PREPARED: dict[Hashable, PreparedRead] = {}
+_PREPARED_MAX = 4096
 
 
 class RepositoryBase(Generic[M]):
@@ -64,6 +70,31 @@ class RepositoryBase(Generic[M]):
         for values in result:
             row = object.__new__(Snapshot)
             row.__dict__ = dict(zip(keys, values, strict=True))
+            rows.append(row)
+        return rows
+
+    def _shape_key(self) -> Hashable:
+        """Everything besides the call's values that a prepared statement of this repository depends on."""
+        return ()
+
+    async def _prepared_snapshots(self, shape: Hashable, build: Callable[[], Select[Any]],
+                                  params: dict[str, Any]) -> list[M]:
+        """Snapshots from a hot statement built once per shape (``build``: with a named ``bindparam`` for
+        each of ``params``), compiled once and run on the driver (``hub.db.driver``)."""
+        key = (type(self), shape, self._shape_key())
+        prepared = _PREPARED.get(key)
+        if prepared is None:
+            statement = build()
+            if not self._snapshots_apply(statement):
+                raise ValueError("a prepared read selects the repository's model only")
+            if len(_PREPARED) >= _PREPARED_MAX:
+                _PREPARED.clear()
+            dialect = self.session.get_bind().dialect  # the app's one dialect (postgresql+asyncpg)
+            prepared = _PREPARED[key] = PreparedRead(statement, dialect, list(params))
+        rows: list[Any] = []
+        for columns in await prepared.fetch(self.session, params):
+            row = object.__new__(Snapshot)
+            row.__dict__ = columns
             rows.append(row)
         return rows
 
@@ -176,6 +207,10 @@ class ScopedRepository(RepositoryBase[S]):
         super().__init__(session, read_only=read_only)
         self.principal = principal
 
+    def _shape_key(self) -> Hashable:
+        # What ``readable`` depends on: the role's permissions, the regions and the programmes.
+        return (self.principal.role, self.principal.scope, self.principal.programmes)
+
     def readable(self, statement: Select[Any] | None = None, model: type[Any] | None = None) -> Select[Any]:
         """``statement`` (default: select the model) narrowed to the rows this principal may read."""
         target: type[RegionScoped] = model or self.model  # type: ignore[assignment]
@@ -217,7 +252,21 @@ class ScopedRepository(RepositoryBase[S]):
         clause = region_clause(target, RegionScope.of(region_code))
         return statement if clause is None else statement.where(clause)
 
+    def within_level(self, statement: Select[Any], level: int, codes: Any,
+                     model: type[Any] | None = None) -> Select[Any]:
+        """``within`` for a region of a known ``level`` whose code comes as ``codes`` (a list of the one code, or
+        an expanding bind parameter of a prepared statement): the same clause ``within`` adds."""
+        target: type[RegionScoped] = model or self.model  # type: ignore[assignment]
+        columns = (target.province_code, target.regency_code, target.district_code, target.village_code)
+        return statement.where(or_(columns[level - 1].in_(codes)))
+
     async def get(self, id_: uuid.UUID) -> S:
+        if self.read_only:
+            rows = await self._prepared_snapshots("get", lambda: self.readable().where(
+                self.model.id == bindparam("id", type_=self.model.id.type)), {"id": id_})  # type: ignore[attr-defined]
+            if not rows:
+                raise NotFound(f"{self.model.__name__} not found")
+            return rows[0]
         row = await self.get_one_or_none(self.readable().where(self.model.id == id_))  # type: ignore[attr-defined]
         if row is None:
             raise NotFound(f"{self.model.__name__} not found")
@@ -227,6 +276,11 @@ class ScopedRepository(RepositoryBase[S]):
         wanted = list(set(ids))
         if not wanted:
             return {}
+        if self.read_only:
+            snapshots = await self._prepared_snapshots("get_many", lambda: self.readable().where(
+                self.model.id.in_(bindparam("ids", type_=self.model.id.type, expanding=True))),  # type: ignore[attr-defined]
+                {"ids": wanted})
+            return {row.id: row for row in snapshots}  # type: ignore[attr-defined]
         rows = await self.get_all(self.readable().where(self.model.id.in_(wanted)))  # type: ignore[attr-defined]
         return {row.id: row for row in rows}  # type: ignore[attr-defined]
 

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from auth.permissions import Permission
@@ -32,7 +32,12 @@ class EnrolmentRepository(ScopedRepository[Enrolment]):
         grouped: dict[uuid.UUID, list[Enrolment]] = defaultdict(list)
         if not wanted:
             return grouped
-        rows = await self.get_all(self.readable().where(key.in_(wanted)).order_by(Enrolment.id))
+        if self.read_only:
+            rows: Sequence[Enrolment] = await self._prepared_snapshots(
+                ("grouped", key.key), lambda: self.readable().where(
+                    key.in_(bindparam("ids", type_=key.type, expanding=True))).order_by(Enrolment.id), {"ids": wanted})
+        else:
+            rows = await self.get_all(self.readable().where(key.in_(wanted)).order_by(Enrolment.id))
         for row in rows:
             grouped[getattr(row, key.key)].append(row)
         return grouped
@@ -43,12 +48,19 @@ class EnrolmentRepository(ScopedRepository[Enrolment]):
         grouped: dict[uuid.UUID, list[Enrolment]] = defaultdict(list)
         if not programme_ids:
             return grouped
-        base = self.readable().where(Enrolment.programme_id.in_(programme_ids))
-        if status is not None:
-            base = base.where(Enrolment.status == status)
-        if len(programme_ids) == 1:
-            rows = await self.get_all(base.order_by(Enrolment.id).offset(page.offset).limit(page.limit + 1))
+        if len(programme_ids) == 1 and self.read_only:
+            # The hot case (one programme's enrolments), prepared once per status filter and scope.
+            params: dict[str, Any] = {"ids": list(programme_ids), "offset": page.offset, "limit": page.limit + 1}
+            if status is not None:
+                params["status"] = status
+            rows: Sequence[Enrolment] = await self._prepared_snapshots(("page", status is None), lambda: self._page_of(
+                bindparam("ids", type_=Enrolment.programme_id.type, expanding=True),
+                None if status is None else bindparam("status", type_=Enrolment.status.type),
+                bindparam("offset", type_=Integer), bindparam("limit", type_=Integer)), params)
+        elif len(programme_ids) == 1:
+            rows = await self.get_all(self._page_of(programme_ids, status, page.offset, page.limit + 1))
         else:
+            base = self._in_programmes(programme_ids, status)
             rank = func.row_number().over(partition_by=Enrolment.programme_id, order_by=Enrolment.id).label("rank")
             ranked = base.add_columns(rank).subquery()
             row = aliased(Enrolment, ranked)
@@ -58,6 +70,13 @@ class EnrolmentRepository(ScopedRepository[Enrolment]):
         for enrolment in rows:
             grouped[enrolment.programme_id].append(enrolment)
         return grouped
+
+    def _in_programmes(self, programme_ids: Any, status: Any) -> Select[Any]:
+        base = self.readable().where(Enrolment.programme_id.in_(programme_ids))
+        return base if status is None else base.where(Enrolment.status == status)
+
+    def _page_of(self, programme_ids: Any, status: Any, offset: Any, limit: Any) -> Select[Any]:
+        return self._in_programmes(programme_ids, status).order_by(Enrolment.id).offset(offset).limit(limit)
 
     async def counts_by_programme(self, programme_ids: Sequence[uuid.UUID],
                                   status: EnrolmentStatus | None) -> dict[uuid.UUID, int]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, exists, select
 
+from auth.principal import RegionScope, region_level
 from hub.db.repository import ScopedRepository
 from hub.household.schemas import HouseholdFilter, HouseholdOrder
 from hub.models import Enrolment, Household, Person
@@ -49,8 +50,40 @@ class HouseholdRepository(ScopedRepository[Household]):
         return stmt
 
     async def page(self, wanted: HouseholdFilter, order: HouseholdOrder, page: PageRequest) -> Sequence[Household]:
+        if self.read_only and wanted.has_disability is None and wanted.programme_id is None \
+                and wanted.enrolment_status is None \
+                and (wanted.region_code is None or 1 <= region_level(wanted.region_code) <= 4):
+            return await self._prepared_page(wanted, order, page)
         stmt = self.filtered(wanted).order_by(*_ORDER[order]).offset(page.offset).limit(page.limit + 1)
         return await self.get_all(stmt)
+
+    async def _prepared_page(self, wanted: HouseholdFilter, order: HouseholdOrder,
+                             page: PageRequest) -> Sequence[Household]:
+        """The listing's usual filters (a region, deciles, updated since) as a statement prepared per shape:
+        the same statement ``filtered`` builds, with the caller's values as parameters."""
+        level = None
+        if wanted.region_code is not None and not RegionScope.of(wanted.region_code).is_national:
+            level = region_level(wanted.region_code)
+        params: dict[str, Any] = {"region": [wanted.region_code], "decile_min": wanted.decile_min,
+                                  "decile_max": wanted.decile_max, "updated_since": wanted.updated_since,
+                                  "offset": page.offset, "limit": page.limit + 1}
+        used = tuple(name for name in ("decile_min", "decile_max", "updated_since") if params[name] is not None)
+
+        def build() -> Select[Any]:
+            stmt = self.readable()
+            if level is not None:
+                stmt = self.within_level(stmt, level, bindparam("region", type_=Household.village_code.type,
+                                                                expanding=True))
+            if "decile_min" in used:
+                stmt = stmt.where(Household.decile >= bindparam("decile_min", type_=Household.decile.type))
+            if "decile_max" in used:
+                stmt = stmt.where(Household.decile <= bindparam("decile_max", type_=Household.decile.type))
+            if "updated_since" in used:
+                stmt = stmt.where(Household.updated_at >= bindparam("updated_since", type_=Household.updated_at.type))
+            return (stmt.order_by(*_ORDER[order])
+                    .offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer)))
+
+        return await self._prepared_snapshots(("page", level, used, order), build, params)
 
     async def count_filtered(self, wanted: HouseholdFilter) -> int:
         return await self.count(self.filtered(wanted))

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import case
+from sqlalchemy import Select, bindparam, case
 from sqlalchemy.orm import InstrumentedAttribute
 
 from hub.db.repository import ScopedRepository
@@ -21,13 +21,19 @@ class PersonRepository(ScopedRepository[Person]):
     model = Person
 
     async def by_nik(self, nik: str) -> Person | None:
+        if self.read_only:
+            rows = await self._prepared_snapshots(
+                "by_nik", lambda: self._by_nik(bindparam("nik", type_=Person.nik.type)), {"nik": nik})
+            return rows[0] if rows else None
+        return await self.get_one_or_none(self._by_nik(nik))
+
+    def _by_nik(self, nik: Any) -> Select[Any]:
         # NIKs are not unique in real registries (duplicates are flagged, not merged): prefer the
         # active record with a valid NIK, then the oldest.
-        stmt = (self.readable().where(Person.nik == nik)
+        return (self.readable().where(Person.nik == nik)
                 .order_by(case((Person.status == RecordStatus.active, 0), else_=1), Person.nik_valid.desc(),
                           Person.created_at, Person.id)
                 .limit(1))
-        return await self.get_one_or_none(stmt)
 
     async def by_household_ids(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Person]]:
         return await self._grouped(Person.household_id, ids)
@@ -41,7 +47,11 @@ class PersonRepository(ScopedRepository[Person]):
         grouped: dict[uuid.UUID, list[Person]] = defaultdict(list)
         if not wanted:
             return grouped
-        rows = await self.get_all(self.readable().where(key.in_(wanted)).order_by(*_MEMBER_ORDER))
+        if self.read_only:
+            rows = await self._prepared_snapshots(("grouped", key.key), lambda: self.readable().where(
+                key.in_(bindparam("ids", type_=key.type, expanding=True))).order_by(*_MEMBER_ORDER), {"ids": wanted})
+        else:
+            rows = list(await self.get_all(self.readable().where(key.in_(wanted)).order_by(*_MEMBER_ORDER)))
         for row in rows:
             grouped[getattr(row, key.key)].append(row)
         return grouped

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 
 from hub.db.repository import RepositoryBase
 from hub.models import Programme, ProgrammeLevel
@@ -36,6 +36,10 @@ class ProgrammeRepository(RepositoryBase[Programme]):
         wanted = list(set(ids))
         if not wanted:
             return {}
+        if self.read_only:
+            rows = await self._prepared_snapshots("get_many", lambda: select(Programme).where(
+                Programme.id.in_(bindparam("ids", type_=Programme.id.type, expanding=True))), {"ids": wanted})
+            return {row.id: row for row in rows}
         return {row.id: row for row in await self.get_all(select(Programme).where(Programme.id.in_(wanted)))}
 
     async def by_code(self, code: str) -> Programme | None:

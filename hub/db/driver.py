@@ -1,0 +1,156 @@
+"""Hot read statements run straight on the session's asyncpg connection.
+
+SQLAlchemy spends most of a by-id read's database CPU around the statement rather than in it: a
+greenlet per call, a cache key walked over the whole statement, a compiled-cache lookup, parameter
+post-processing, an execution context and a result object. For the few statements the read API runs
+on every request, ``PreparedRead`` does that work once: the repository builds the statement once per
+shape (table, principal's scope, method) with ``bindparam`` placeholders for what varies, SQLAlchemy
+compiles it once, and each call only fills in the values and runs the compiled SQL with asyncpg's own
+prepared-statement cache. The SQL text and the values sent are exactly what SQLAlchemy would send,
+bind and result processing use SQLAlchemy's own processors, and the statement runs on the session's
+connection in the session's transaction (with its scope setting).
+
+Observability is kept: listeners for ``before_cursor_execute`` on the engine (statement counters in
+tests) see every statement run here, with its SQL and parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+
+from sqlalchemy import ClauseElement
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.compiler import SQLCompiler
+
+_VARIANTS_MAX = 256
+_DRIVER = "hub.db.driver"  # session.info key: (session transaction, Connection, adapted asyncpg connection)
+
+
+async def _connection(session: AsyncSession) -> tuple[Connection, Any]:
+    """The session's connection for its current transaction, and SQLAlchemy's adapter around asyncpg.
+
+    Looked up once per session transaction: ``session.connection()`` costs a greenlet switch."""
+    sync = session.sync_session
+    cached = sync.info.get(_DRIVER)
+    if cached is not None and cached[0] is sync._transaction and cached[1].in_transaction():
+        return cached[1], cached[2]
+    connection = (await session.connection()).sync_connection
+    assert connection is not None
+    adapted = connection.connection.dbapi_connection
+    sync.info[_DRIVER] = (sync._transaction, connection, adapted)
+    return connection, adapted
+
+
+async def run(session: AsyncSession, sql: str, args: Sequence[Any]) -> list[Any]:
+    """``sql`` (asyncpg's ``$n`` style) in the session's transaction: its asyncpg records."""
+    connection, adapted = await _connection(session)
+    dispatch = connection.dispatch.before_cursor_execute
+    if dispatch:
+        for listener in dispatch:
+            listener(connection, None, sql, tuple(args), None, False)
+    async with adapted._execute_mutex:
+        if adapted._transaction is None:
+            # SQLAlchemy's adapter sends BEGIN lazily, before a transaction's first statement.
+            await adapted._start_transaction()
+        try:
+            return await adapted._connection.fetch(sql, *args)  # type: ignore[no-any-return]
+        except Exception as error:
+            adapted._handle_exception(error)  # the same translation as SQLAlchemy's (raises)
+            raise
+
+
+class _Variant:
+    """The SQL for one set of IN-list lengths, and where each ``$n`` value comes from."""
+
+    __slots__ = ("slots", "sql")
+
+    def __init__(self, sql: str, slots: list[tuple[str | None, int, Callable[[Any], Any] | None, Any]]) -> None:
+        self.sql = sql
+        # (parameter name or None for a value fixed in the statement, index in an IN list or -1,
+        #  bind processor, the fixed value)
+        self.slots = slots
+
+    def args(self, params: dict[str, Any]) -> list[Any]:
+        out = []
+        for name, index, processor, fixed in self.slots:
+            if name is None:
+                out.append(fixed)
+                continue
+            value = params[name] if index < 0 else params[name][index]
+            out.append(value if processor is None else processor(value))
+        return out
+
+
+class PreparedRead:
+    """One select compiled once; ``fetch`` runs it with the values of its named ``bindparam``\\ s.
+
+    Built from a statement whose per-call values are all named bind parameters (``params`` names);
+    everything else in it (scope codes, constants) is fixed with the statement. Rows come back as
+    tuples of the selected columns' values, processed as SQLAlchemy processes them.
+    """
+
+    def __init__(self, statement: ClauseElement, dialect: Any, params: Sequence[str]) -> None:
+        self.dialect = dialect
+        self.compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+        binds = self.compiled.binds
+        # A parameter can be compiled away (``false() AND ...`` for a principal who may read nothing).
+        self.params = tuple(name for name in params if name in binds)
+        for name in self.params:
+            if binds[name].literal_execute:
+                raise ValueError(f"bind parameter {name!r} is rendered into the SQL; it cannot vary")
+        self.expanding = tuple(name for name in self.params if binds[name].expanding)
+        columns = self.compiled._result_columns or []
+        self.keys: tuple[str, ...] = tuple(column.keyname for column in columns)
+        self._types = [column.type for column in columns]
+        self._variants: dict[tuple[int, ...], _Variant] = {}
+        self._processors: list[tuple[str, Callable[[Any], Any]]] | None = None
+
+    def _variant(self, params: dict[str, Any]) -> _Variant:
+        lengths = tuple(len(params[name]) for name in self.expanding)
+        variant = self._variants.get(lengths)
+        if variant is None:
+            state = self.compiled.construct_expanded_state(params)
+            expanded = {name: (source, index) for source, names in state.parameter_expansion.items()
+                        for index, name in enumerate(names)}
+            slots: list[tuple[str | None, int, Callable[[Any], Any] | None, Any]] = []
+            for name in state.positiontup or ():
+                processor = state.processors.get(name)
+                source, index = expanded.get(name, (name, -1))
+                if source in self.params:
+                    slots.append((source, index, processor, None))
+                else:
+                    value = state.parameters[name]
+                    slots.append((None, -1, None, value if processor is None else processor(value)))
+            if len(self._variants) >= _VARIANTS_MAX:
+                self._variants.clear()  # batches of ever new sizes: keep the recent ones only
+            variant = self._variants[lengths] = _Variant(state.statement, slots)
+        return variant
+
+    async def fetch(self, session: AsyncSession, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """The rows, each a dict of result key to value, processed as SQLAlchemy processes them."""
+        variant = self._variant(params)
+        records = await run(session, variant.sql, variant.args(params))
+        processors = self._processors
+        if processors is None:
+            processors = self._processors = await self._result_processors(session, variant.sql)
+        keys = self.keys
+        rows = [dict(zip(keys, record, strict=True)) for record in records]
+        if processors:
+            for row in rows:
+                for key, processor in processors:
+                    row[key] = processor(row[key])
+        return rows
+
+    async def _result_processors(self, session: AsyncSession, sql: str) -> list[tuple[str, Callable[[Any], Any]]]:
+        # A result processor may depend on the column's type as the server reports it (numerics).
+        _, adapted = await _connection(session)
+        async with adapted._execute_mutex:  # sibling resolvers may share the connection
+            attributes = (await adapted._connection.prepare(sql)).get_attributes()
+        found: list[tuple[str, Callable[[Any], Any]]] = []
+        for key, type_, attribute in zip(self.keys, self._types, attributes, strict=True):
+            processor = type_._cached_result_processor(self.dialect, attribute.type.oid)
+            if processor is not None:
+                found.append((key, processor))
+        return found
