@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from weakref import WeakKeyDictionary
 
+import structlog
 from graphql import (
     DirectiveNode,
     FieldNode,
@@ -57,6 +58,8 @@ from graphql.language.visitor import Visitor
 from graphql.pyutils import Path, Undefined, gather_with_cancel, is_iterable
 from graphql.type.scalars import serialize_boolean, serialize_id, serialize_int, serialize_string
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+log = structlog.get_logger("slrt.api")
 
 __all__ = ["EXECUTIONS", "CompiledExecutionContext", "execution_context_class"]
 
@@ -277,6 +280,10 @@ class _Compiler:
     # raises what graphql-core's complete_value would raise.
 
     def completer(self, type_: GraphQLOutputType, field: FieldPlan) -> Completer:
+        named = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+        if isinstance(named, GraphQLObjectType) and (
+                named.is_type_of is None or _is_strawberry_is_type_of(named.is_type_of)):
+            return self.direct_object_completer(named, isinstance(type_, GraphQLNonNull), field)
         if isinstance(type_, GraphQLNonNull):
             inner = self.named_completer(type_.of_type, field)
             message = f"Cannot return null for non-nullable field {field.parent_name}.{field.name}."
@@ -364,6 +371,26 @@ class _Compiler:
             return _gather_list(results, pending)
 
         return complete_list
+
+    def direct_object_completer(self, type_: GraphQLObjectType, non_null: bool, field: FieldPlan) -> Completer:
+        """The common case in one call: an object type whose ``is_type_of`` (if any) is strawberry's."""
+        plan = self.subfields(type_, field.details)
+        is_type_of = type_.is_type_of
+        details = field.details
+        message = f"Cannot return null for non-nullable field {field.parent_name}.{field.name}."
+
+        def complete_object_directly(ex: CompiledExecutionContext, value: Any, path: Path) -> Any:
+            if value is None or value is Undefined:
+                if non_null:
+                    raise TypeError(message)
+                return None
+            if isinstance(value, Exception):
+                raise value
+            if is_type_of is not None and not is_type_of(value, None):  # type: ignore[arg-type]
+                raise invalid_return_type_error(type_, value, details)
+            return ex.execute_object(plan, value, path)
+
+        return complete_object_directly
 
     def object_completer(self, type_: GraphQLObjectType, field: FieldPlan) -> Completer:
         plan = self.subfields(type_, field.details)
@@ -532,7 +559,10 @@ class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
         try:
             plan: OperationPlan | None = _Compiler(self).operation()
-        except (_Unsupported, RecursionError):
+        except _Unsupported:
+            plan = None
+        except Exception:  # anything compiling trips on, graphql-core runs (and reports) itself
+            log.warning("graphql.compile_failed", exc_info=True)
             plan = None
         entry.plans[key] = plan
         return plan

@@ -12,7 +12,7 @@ import pytest
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from strawberry.dataloader import DataLoader
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.types import ExecutionResult
 
 from hub.config import Settings
@@ -166,6 +166,9 @@ class Mutation:
 
 CORE = strawberry.Schema(query=Query, mutation=Mutation)
 COMPILED = strawberry.Schema(query=Query, mutation=Mutation, execution_context_class=CompiledExecutionContext)
+# parses a query once: the same document, and so the same compiled plans, serve every request
+CACHED = strawberry.Schema(query=Query, mutation=Mutation, execution_context_class=CompiledExecutionContext,
+                           extensions=[lambda: ParserCache(maxsize=16)])
 
 
 def context() -> dict[str, Any]:
@@ -217,6 +220,7 @@ async def test_fragments_inline_fragments_and_variables() -> None:
     """
     for variables in ({"id": "1", "p": "."}, {"id": "3"}, {"id": "9"}):
         await same(query, variables)
+        await same(query, variables, schema_compiled=CACHED)
 
 
 async def test_skip_and_include_follow_the_variables() -> None:
@@ -224,7 +228,7 @@ async def test_skip_and_include_follow_the_variables() -> None:
         humans { name @skip(if: $skip) age @include(if: $with) ... @include(if: $with) { nickname } } }"""
     for skip in (True, False):
         for include in (True, False):
-            result = await same(query, {"skip": skip, "with": include})
+            result = await same(query, {"skip": skip, "with": include}, schema_compiled=CACHED)
             assert result.data is not None
             assert ("name" in result.data["humans"][0]) is not skip
             assert ("nickname" in result.data["humans"][0]) is include
