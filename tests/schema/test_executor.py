@@ -240,6 +240,8 @@ async def test_errors_null_the_nearest_nullable_position() -> None:
     await same("{ humans { name must } }")  # non-null error nulls the item, and the non-null list: data null
     await same("{ human(id: \"1\") { name must } }")
     await same("{ requiredHuman { must } hello }")  # bubbles up to data itself
+    await same('{ human(id: "1") { friends { name must } } hello }')  # from inside gathered loads
+    await same('{ human(id: "3") { friends { name maybe friends { maybe } } } }')
     result = await same("{ humans { maybe items { value } } }")
     paths = {tuple(e.path or ()) for e in result.errors or []}
     assert paths >= {("humans", 0, "maybe"), ("humans", 0, "items", 2, "value")}
