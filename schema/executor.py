@@ -325,10 +325,9 @@ class _Compiler:
         item_type = type_.of_type
         complete_item = self.completer(item_type, field)
         item_non_null = isinstance(item_type, GraphQLNonNull)
-        named = item_type.of_type if item_non_null else item_type
-        while isinstance(named, (GraphQLList, GraphQLNonNull)):
-            named = named.of_type
-        needs_path = not isinstance(named, (GraphQLScalarType, GraphQLEnumType))
+        # a leaf item needs its path only for an error; a list or an object item passes it down
+        needs_path = not isinstance(item_type.of_type if item_non_null else item_type,
+                                    (GraphQLScalarType, GraphQLEnumType))
         not_iterable = f"Expected Iterable, but did not find one for field '{field.parent_name}.{field.name}'."
 
         def complete_list(ex: CompiledExecutionContext, value: Any, path: Path) -> Any:

@@ -146,6 +146,10 @@ class Query:
     def colours(self) -> list[Colour]:
         return [Colour.BLUE, Colour.RED]
 
+    @strawberry.field
+    def matrix(self) -> list[list[int | None]]:
+        return [[1, 2**40], [3], [2**40]]
+
 
 LOG: list[str] = []
 
@@ -237,6 +241,8 @@ async def test_skip_and_include_follow_the_variables() -> None:
 async def test_errors_null_the_nearest_nullable_position() -> None:
     await same("{ broken hello }")
     await same("{ notAList }")
+    result = await same("{ matrix }")
+    assert [e.path for e in result.errors or []] == [["matrix", 0, 1], ["matrix", 2, 0]]
     await same("{ humans { name must } }")  # non-null error nulls the item, and the non-null list: data null
     await same("{ human(id: \"1\") { name must } }")
     await same("{ requiredHuman { must } hello }")  # bubbles up to data itself
