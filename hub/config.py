@@ -6,7 +6,7 @@ import os
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 import platformdirs
 from pydantic import Field, SecretStr, model_validator
@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = 2000
     graphql_max_root_fields: int = 10
     graphql_max_body_bytes: int = 1_000_000
+    # "compiled": schema.executor's compiled plans; "core": graphql-core's executor, as a reference
+    # (the suite runs under both: SLRT_GRAPHQL_EXECUTOR=core).
+    graphql_executor: Literal["compiled", "core"] = "compiled"
     page_max: int = 100
     # Hours each case step may take before the case is overdue (hub.workflow.rules.CaseStep).
     # Override one step with e.g. SLRT_SLA_HOURS='{"decide": 240}'; unnamed steps keep their default.

@@ -40,6 +40,8 @@ ABOUT: dict[str, str] = {
     "graphql_max_tokens": "Most lexical tokens one query may contain.",
     "graphql_max_root_fields": "Most root fields one operation may select.",
     "graphql_max_body_bytes": "Largest request body accepted, in bytes.",
+    "graphql_executor": "`compiled` (plans compiled once per query document) or `core` (graphql-core's "
+                        "own executor, the reference the compiled one is tested against).",
     "page_max": "Largest page size a connection field returns.",
     "host": "Interface `slrt-hub serve` binds.",
     "port": "Port `slrt-hub serve` binds.",

@@ -48,6 +48,7 @@ from schema.clients import ClientsMutation, ClientsQuery
 from schema.connectors import ConnectorMutation, ConnectorQuery
 from schema.context import Context
 from schema.dashboard import routes as dashboard_routes
+from schema.executor import execution_context_class
 from schema.federation import add_unresolved_hook
 from schema.observability import HubSchema, OperationObserver, RequestIdMiddleware, metrics_endpoint
 from schema.pipeline import DirectGraphQL
@@ -71,6 +72,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     query = merge_types("Query", (Query, WorkflowQuery, ConnectorQuery, AuditQuery, ClientsQuery, AnalyticsQuery))
     mutation = merge_types("Mutation", (WorkflowMutation, PushMutation, ConnectorMutation, ClientsMutation))
     return HubSchema(query=query, mutation=mutation, federation_version="2.7",
+                     execution_context_class=execution_context_class(settings.graphql_executor),
                      extensions=[*schema_extensions(settings), AuditExtension, OperationObserver,
                                  *tracing_extensions(settings)])
 

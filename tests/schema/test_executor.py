@@ -1,0 +1,322 @@
+"""schema.executor's compiled plans give graphql-core's results: the same data, the same errors at the
+same paths, DataLoader batching kept, mutations in order; and the hub's schema runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from enum import Enum
+from typing import Annotated, Any
+
+import pytest
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from strawberry.dataloader import DataLoader
+from strawberry.extensions import ParserCache, SchemaExtension
+from strawberry.types import ExecutionResult
+
+from hub.config import Settings
+from hub.db.base import region_codes
+from hub.models import Household, Person, Relationship
+from schema.executor import EXECUTIONS, CompiledExecutionContext
+from schema.ids import to_global_id
+from tests.fixtures.read_api import api_client, principal
+
+
+@strawberry.enum
+class Colour(Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.interface
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class Pet(Node):
+    name: str
+    colour: Colour
+
+
+@strawberry.type
+class Item:
+    value: str
+
+
+@strawberry.type
+class Human(Node):
+    name: str
+    age: int
+    nickname: str | None
+    score: float
+    born: datetime.date
+    tags: list[str]
+    big: int | None = 0
+
+    @strawberry.field
+    async def friends(self, info: strawberry.Info) -> list[Human]:
+        return await info.context["people"].load_many(FRIENDS[self.id])
+
+    @strawberry.field
+    def pets(self) -> list[Pet]:
+        return PETS.get(self.id, [])
+
+    @strawberry.field
+    def greeting(self, punctuation: str = "!") -> str:
+        return f"Hello {self.name}{punctuation}"
+
+    @strawberry.field
+    def must(self) -> str:
+        raise ValueError(f"no must for {self.name}")
+
+    @strawberry.field
+    async def maybe(self) -> str | None:
+        raise ValueError(f"no maybe for {self.name}")
+
+    @strawberry.field
+    def items(self) -> list[Item | None]:
+        return [Item(value="a"), None, Item(value=None)]  # type: ignore[arg-type]
+
+    @strawberry.field
+    def strict_items(self) -> list[Item] | None:
+        return [Item(value="a"), Item(value=None)]  # type: ignore[arg-type]
+
+    @strawberry.field
+    async def async_items(self) -> list[Item | None]:
+        async def item(value: str | None) -> Item:
+            await asyncio.sleep(0)
+            return Item(value=value)  # type: ignore[arg-type]
+
+        return [item("x"), item(None), item("z")]  # type: ignore[list-item]
+
+
+Thing = Annotated[Human | Pet, strawberry.union("Thing")]
+
+PEOPLE = {
+    "1": Human(id=strawberry.ID("1"), name="Ana", age=31, nickname=None, score=1.5,
+               born=datetime.date(1990, 1, 2), tags=["a", "b"]),
+    "2": Human(id=strawberry.ID("2"), name="Budi", age=40, nickname="Bud", score=2.0,
+               born=datetime.date(1980, 3, 4), tags=[]),
+    "3": Human(id=strawberry.ID("3"), name="Citra", age=25, nickname=None, score=0.5,
+               born=datetime.date(2000, 5, 6), tags=["c"], big=2**40),
+}
+FRIENDS = {"1": ["2", "3"], "2": ["1"], "3": ["1", "2"]}
+PETS = {"1": [Pet(id=strawberry.ID("p1"), name="Rex", colour=Colour.RED)],
+        "3": [Pet(id=strawberry.ID("p2"), name="Tom", colour=Colour.BLUE)]}
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def hello(self, name: str = "world") -> str:
+        return f"hi {name}"
+
+    @strawberry.field
+    async def human(self, id: strawberry.ID) -> Human | None:
+        await asyncio.sleep(0)
+        return PEOPLE.get(id)
+
+    @strawberry.field
+    def humans(self) -> list[Human]:
+        return list(PEOPLE.values())
+
+    @strawberry.field
+    def nodes(self) -> list[Node]:
+        return [PEOPLE["1"], PETS["1"][0], PEOPLE["2"]]
+
+    @strawberry.field
+    def things(self) -> list[Thing]:
+        return [PETS["3"][0], PEOPLE["3"]]
+
+    @strawberry.field
+    def required_human(self) -> Human:
+        return PEOPLE["1"]
+
+    @strawberry.field
+    def broken(self) -> str | None:
+        raise RuntimeError("broken on purpose")
+
+    @strawberry.field
+    def not_a_list(self) -> list[str] | None:
+        return 3  # type: ignore[return-value]
+
+    @strawberry.field
+    def colours(self) -> list[Colour]:
+        return [Colour.BLUE, Colour.RED]
+
+    @strawberry.field
+    def matrix(self) -> list[list[int | None]]:
+        return [[1, 2**40], [3], [2**40]]
+
+
+LOG: list[str] = []
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def slow(self, value: str) -> str:
+        await asyncio.sleep(0.01)
+        LOG.append(value)
+        return value
+
+    @strawberry.mutation
+    def fast(self, value: str) -> str:
+        LOG.append(value)
+        return value
+
+
+CORE = strawberry.Schema(query=Query, mutation=Mutation)
+COMPILED = strawberry.Schema(query=Query, mutation=Mutation, execution_context_class=CompiledExecutionContext)
+# parses a query once: the same document, and so the same compiled plans, serve every request
+CACHED = strawberry.Schema(query=Query, mutation=Mutation, execution_context_class=CompiledExecutionContext,
+                           extensions=[lambda: ParserCache(maxsize=16)])
+
+
+def context() -> dict[str, Any]:
+    batches: list[list[str]] = []
+
+    async def load(keys: list[str]) -> list[Human]:
+        batches.append(list(keys))
+        return [PEOPLE[k] for k in keys]
+
+    return {"people": DataLoader(load_fn=load), "batches": batches}
+
+
+def errors(result: ExecutionResult) -> list[tuple[str, Any, Any]]:
+    return sorted(((e.message, e.path, [(loc.line, loc.column) for loc in e.locations or []])
+                   for e in result.errors or []), key=repr)
+
+
+async def same(query: str, variables: dict[str, Any] | None = None, schema_core: strawberry.Schema = CORE,
+               schema_compiled: strawberry.Schema = COMPILED, compiled: bool = True) -> ExecutionResult:
+    """Run the query on both executors, check they agree, and return the compiled result."""
+    core_context, compiled_context = context(), context()
+    expected = await schema_core.execute(query, variable_values=variables, context_value=core_context)
+    before = EXECUTIONS["compiled"]
+    result = await schema_compiled.execute(query, variable_values=variables, context_value=compiled_context)
+    assert (EXECUTIONS["compiled"] - before == 1) is compiled
+    assert result.data == expected.data
+    assert errors(result) == errors(expected)
+    assert compiled_context["batches"] == core_context["batches"]
+    return result
+
+
+async def test_fields_aliases_arguments_and_scalars() -> None:
+    result = await same("""{ hello a: hello(name: "you") humans { id name age nickname score born tags big
+                             __typename greeting g2: greeting(punctuation: "?") } colours }""")
+    assert result.data is not None
+    assert result.data["a"] == "hi you"
+    assert result.data["humans"][2]["big"] is None  # over 32 bits: an error, as in graphql-core
+    assert [e.path for e in result.errors or []] == [["humans", 2, "big"]]
+
+
+async def test_fragments_inline_fragments_and_variables() -> None:
+    query = """
+        query Q($id: ID!, $p: String) {
+          human(id: $id) { ...Basic friends { ...Basic ... on Human { age } } greeting(punctuation: $p) }
+          nodes { id ... on Pet { name colour } ... on Human { ...Basic } __typename }
+          things { __typename ... on Pet { colour } ... on Human { name pets { name } } }
+        }
+        fragment Basic on Human { id name nickname }
+    """
+    for variables in ({"id": "1", "p": "."}, {"id": "3"}, {"id": "9"}):
+        await same(query, variables)
+        await same(query, variables, schema_compiled=CACHED)
+
+
+async def test_skip_and_include_follow_the_variables() -> None:
+    query = """query($skip: Boolean!, $with: Boolean!) {
+        humans { name @skip(if: $skip) age @include(if: $with) ... @include(if: $with) { nickname } } }"""
+    for skip in (True, False):
+        for include in (True, False):
+            result = await same(query, {"skip": skip, "with": include}, schema_compiled=CACHED)
+            assert result.data is not None
+            assert ("name" in result.data["humans"][0]) is not skip
+            assert ("nickname" in result.data["humans"][0]) is include
+
+
+async def test_errors_null_the_nearest_nullable_position() -> None:
+    await same("{ broken hello }")
+    await same("{ notAList }")
+    result = await same("{ matrix }")
+    assert [e.path for e in result.errors or []] == [["matrix", 0, 1], ["matrix", 2, 0]]
+    await same("{ humans { name must } }")  # non-null error nulls the item, and the non-null list: data null
+    await same("{ human(id: \"1\") { name must } }")
+    await same("{ requiredHuman { must } hello }")  # bubbles up to data itself
+    await same('{ human(id: "1") { friends { name must } } hello }')  # from inside gathered loads
+    await same('{ human(id: "3") { friends { name maybe friends { maybe } } } }')
+    result = await same("{ humans { maybe items { value } } }")
+    paths = {tuple(e.path or ()) for e in result.errors or []}
+    assert paths >= {("humans", 0, "maybe"), ("humans", 0, "items", 2, "value")}
+    result = await same("{ human(id: \"2\") { strictItems { value } asyncItems { value } } }")
+    assert result.data == {"human": {"strictItems": None, "asyncItems": [{"value": "x"}, None, {"value": "z"}]}}
+
+
+async def test_dataloader_batches_each_level_once() -> None:
+    context_value = context()
+    result = await COMPILED.execute("{ humans { friends { name friends { name } } } }", context_value=context_value)
+    assert result.errors is None
+    # the three humans' friends in one batch; the second level is all cached by then
+    assert context_value["batches"] == [["2", "3", "1"]]
+    await same("{ humans { friends { name friends { name } } } }")
+
+
+async def test_mutations_run_in_order() -> None:
+    LOG.clear()
+    result = await same('mutation { a: slow(value: "1") b: fast(value: "2") c: slow(value: "3") d: fast(value: "4") }')
+    assert result.data == {"a": "1", "b": "2", "c": "3", "d": "4"}
+    assert LOG == ["1", "2", "3", "4"] * 2
+
+
+async def test_introspection_and_resolve_middleware_are_left_to_graphql_core() -> None:
+    await same("{ __schema { queryType { name } } }", compiled=False)
+    await same("{ __type(name: \"Human\") { name } }", compiled=False)
+
+    class Upper(SchemaExtension):
+        def resolve(self, _next: Any, root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+            return _next(root, info, *args, **kwargs)
+
+    with_middleware = strawberry.Schema(query=Query, mutation=Mutation, extensions=[Upper],
+                                        execution_context_class=CompiledExecutionContext)
+    await same("{ hello }", schema_compiled=with_middleware, compiled=False)
+
+
+# The hub's own schema
+
+VILLAGE = "33.14.01.2001"
+
+
+@pytest.fixture
+async def household(session: AsyncSession) -> Household:
+    row = Household(address="Jl. Satu", decile=2, registry_id="R001", **region_codes(VILLAGE))
+    session.add(row)
+    await session.flush()
+    session.add_all([Person(nik=f"331401010190000{i}", name=f"Warga {i}", household_id=row.id,
+                            relationship_to_head=Relationship.head if i == 0 else Relationship.child,
+                            **region_codes(VILLAGE))
+                     for i in range(2)])
+    await session.flush()
+    return row
+
+
+@pytest.fixture
+def compiled_settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"graphql_executor": "compiled"})
+
+
+async def test_the_hub_runs_a_typical_query_compiled(compiled_settings: Settings, connection: AsyncConnection,
+                                                      household: Household) -> None:
+    query = """query($id: ID!) { household(id: $id) { id registryId decile members { name nik } }
+               households(first: 5) { nodes { id members { name } } } }"""
+    before = EXECUTIONS["compiled"]
+    async with api_client(compiled_settings, connection, principal(VILLAGE)) as client:
+        response = await client.post("/graphql", json={
+            "query": query, "variables": {"id": to_global_id("Household", household.id)}})
+    body = response.json()
+    assert "errors" not in body, body
+    assert body["data"]["household"]["registryId"] == "R001"
+    assert len(body["data"]["household"]["members"]) == 2
+    assert EXECUTIONS["compiled"] - before == 1
