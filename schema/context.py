@@ -51,6 +51,13 @@ class Context:
             yield self._session
 
     async def close(self) -> None:
+        """End the request's reads: close its session and drop its DataLoaders.
+
+        A loader's batch function holds this context, and the context holds the loader: a cycle
+        that would keep every row the request read (snapshots, futures) alive until a garbage
+        collection. Under load those collections took up to ~190 ms each and stalled every request
+        in flight (the p99 of benchmarks.api). Dropped here, the rows go when the request does."""
+        self.loaders.clear()
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
