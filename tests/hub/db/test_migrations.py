@@ -140,3 +140,28 @@ async def test_revision_0010_adds_and_drops_the_list_indexes(database_urls: dict
         async with admin.connect() as conn:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
+
+
+async def test_revision_0011_turns_the_access_log_gin_pending_list_off(database_urls: dict[str, str]) -> None:
+    """0011: both GIN indexes of the access log without fastupdate; its downgrade restores the default."""
+    name = f"slrt_migr_{secrets.token_hex(3)}"
+    url = await ensure_database(database_urls["server"], name)
+    engine = create_async_engine(url)
+    options = text("SELECT relname, reloptions FROM pg_class WHERE relname IN "
+                   "('ix_access_logs_person_ids', 'ix_access_logs_household_ids') ORDER BY relname")
+    try:
+        await asyncio.to_thread(upgrade, url, "0011")
+        async with engine.connect() as conn:
+            assert [tuple(r) for r in await conn.execute(options)] == [
+                ("ix_access_logs_household_ids", ["fastupdate=off"]), ("ix_access_logs_person_ids", ["fastupdate=off"])]
+
+        await asyncio.to_thread(downgrade, url, "0010")
+        async with engine.connect() as conn:
+            assert [tuple(r) for r in await conn.execute(options)] == [
+                ("ix_access_logs_household_ids", None), ("ix_access_logs_person_ids", None)]
+    finally:
+        await engine.dispose()
+        admin = create_async_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
