@@ -38,7 +38,7 @@ from graphql import (
     validate,
 )
 from starlette.requests import Request
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
@@ -46,7 +46,7 @@ from hub.metrics import GRAPHQL_LATENCY, GRAPHQL_REQUESTS, operation_label
 from schema.audit import Analysis, ReservedResponseNames, analyse, close_reads, record_operation
 from schema.context import Context
 from schema.observability import error_code, log
-from schema.protocol import format_error
+from schema.protocol import format_error, replay
 
 GRAPHQL_RESPONSE = b"application/graphql-response+json"
 
@@ -120,7 +120,7 @@ class DirectGraphQL:
         else:
             await self.fallback(scope, receive, send)
             return
-        await self.fallback(scope, _replay(body, receive), send)
+        await self.fallback(scope, replay(body, receive), send)
 
     async def _run(self, scope: Scope, query: str, variables: dict[str, Any] | None, operation_name: str | None,
                    accept: bytes) -> tuple[int, bytes, bytes] | None:
@@ -208,19 +208,6 @@ async def _read_body(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
 
 
 async def _send(send: Send, status: int, media_type: bytes, body: bytes) -> None:

@@ -104,6 +104,20 @@ def _error_body(message: str, code: str) -> bytes:
     return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
 
 
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands out ``body`` (already read) as one message, then defers to ``receive``."""
+    replayed = False
+
+    async def again() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return again
+
+
 class BodyLimit:
     """Refuse request bodies over ``max_bytes`` with 413, declared or streamed, before the app sees them."""
 
@@ -133,17 +147,7 @@ class BodyLimit:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        body = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replay(b"".join(chunks), receive), send)
 
     async def _too_large(self, send: Send) -> None:
         body = _error_body(f"request body is larger than {self.max_bytes} bytes", "REQUEST_TOO_LARGE")

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hub.db.embedded import ensure_database
 from hub.db.migrate import downgrade, head_revision, upgrade
@@ -14,11 +16,24 @@ TABLES = text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND ta
 POLICIES = text("SELECT count(*) FROM pg_policies WHERE schemaname = 'public'")
 
 
-async def test_upgrade_downgrade_upgrade_on_an_empty_database(database_urls: dict[str, str]) -> None:
+@asynccontextmanager
+async def scratch_database(database_urls: dict[str, str]) -> AsyncIterator[tuple[str, AsyncEngine]]:
+    """A new, empty database for one test (its URL and an engine on it), dropped afterwards."""
     name = f"slrt_migr_{secrets.token_hex(3)}"
     url = await ensure_database(database_urls["server"], name)
     engine = create_async_engine(url)
     try:
+        yield url, engine
+    finally:
+        await engine.dispose()
+        admin = create_async_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+async def test_upgrade_downgrade_upgrade_on_an_empty_database(database_urls: dict[str, str]) -> None:
+    async with scratch_database(database_urls) as (url, engine):
         await asyncio.to_thread(upgrade, url)
         async with engine.connect() as conn:
             assert await conn.scalar(text("SELECT version_num FROM alembic_version")) == head_revision()
@@ -33,12 +48,6 @@ async def test_upgrade_downgrade_upgrade_on_an_empty_database(database_urls: dic
         await asyncio.to_thread(upgrade, url)
         async with engine.connect() as conn:
             assert await conn.scalar(text("SELECT version_num FROM alembic_version")) == head_revision()
-    finally:
-        await engine.dispose()
-        admin = create_async_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 POLICY_TEXT = text("SELECT DISTINCT qual || ' / ' || with_check FROM pg_policies "
@@ -48,14 +57,11 @@ POLICY_TEXT = text("SELECT DISTINCT qual || ' / ' || with_check FROM pg_policies
 async def test_revision_0007_up_and_down(database_urls: dict[str, str]) -> None:
     """0007 rewrites every region policy to read the scope once per statement, adds the birth-date
     index and the access log's kind; its downgrade restores 0006 exactly (the per-row policies)."""
-    name = f"slrt_migr_{secrets.token_hex(3)}"
-    url = await ensure_database(database_urls["server"], name)
-    engine = create_async_engine(url)
     columns = text("SELECT count(*) FROM information_schema.columns "
                    "WHERE table_name = 'access_logs' AND column_name = 'kind'")
     function = text("SELECT count(*) FROM pg_proc WHERE proname = 'hub_scope'")
     index = text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_persons_birth_date'")
-    try:
+    async with scratch_database(database_urls) as (url, engine):
         await asyncio.to_thread(upgrade, url, "0007")
         async with engine.connect() as conn:
             [policy] = (await conn.execute(POLICY_TEXT)).scalars().all()  # one expression on every table
@@ -72,24 +78,15 @@ async def test_revision_0007_up_and_down(database_urls: dict[str, str]) -> None:
         await asyncio.to_thread(upgrade, url, "0007")
         async with engine.connect() as conn:
             assert "SELECT hub_scope()" in (await conn.execute(POLICY_TEXT)).scalars().one()
-    finally:
-        await engine.dispose()
-        admin = create_async_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 async def test_revision_0009_up_and_down(database_urls: dict[str, str]) -> None:
     """0009 adds the five analytics summary tables, each with row-level security forced and the region
     policy; its downgrade removes them and leaves 0008."""
-    name = f"slrt_migr_{secrets.token_hex(3)}"
-    url = await ensure_database(database_urls["server"], name)
-    engine = create_async_engine(url)
     forced = text("SELECT count(*) FROM pg_class c JOIN pg_policies p ON p.tablename = c.relname "
                   "WHERE c.relname LIKE 'analytics_summary_%' AND c.relforcerowsecurity "
                   "AND p.policyname = 'region_scope'")
-    try:
+    async with scratch_database(database_urls) as (url, engine):
         await asyncio.to_thread(upgrade, url, "0009")
         async with engine.connect() as conn:
             assert await conn.scalar(forced) == 5
@@ -104,22 +101,13 @@ async def test_revision_0009_up_and_down(database_urls: dict[str, str]) -> None:
         await asyncio.to_thread(upgrade, url, "0009")
         async with engine.connect() as conn:
             assert await conn.scalar(forced) == 5
-    finally:
-        await engine.dispose()
-        admin = create_async_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 async def test_revision_0010_adds_and_drops_the_list_indexes(database_urls: dict[str, str]) -> None:
     """0010: the keyset-paging indexes of the quarantine and outbox connections; its downgrade drops them."""
-    name = f"slrt_migr_{secrets.token_hex(3)}"
-    url = await ensure_database(database_urls["server"], name)
-    engine = create_async_engine(url)
     indexes = text("SELECT indexname, indexdef FROM pg_indexes WHERE indexname IN "
                    "('ix_quarantine_connector_created', 'ix_outbox_created') ORDER BY indexname")
-    try:
+    async with scratch_database(database_urls) as (url, engine):
         await asyncio.to_thread(upgrade, url, "0010")
         async with engine.connect() as conn:
             found = {row.indexname: row.indexdef for row in await conn.execute(indexes)}
@@ -134,22 +122,13 @@ async def test_revision_0010_adds_and_drops_the_list_indexes(database_urls: dict
         await asyncio.to_thread(upgrade, url, "0010")
         async with engine.connect() as conn:
             assert len((await conn.execute(indexes)).all()) == 2
-    finally:
-        await engine.dispose()
-        admin = create_async_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 async def test_revision_0011_turns_the_access_log_gin_pending_list_off(database_urls: dict[str, str]) -> None:
     """0011: both GIN indexes of the access log without fastupdate; its downgrade restores the default."""
-    name = f"slrt_migr_{secrets.token_hex(3)}"
-    url = await ensure_database(database_urls["server"], name)
-    engine = create_async_engine(url)
     options = text("SELECT relname, reloptions FROM pg_class WHERE relname IN "
                    "('ix_access_logs_person_ids', 'ix_access_logs_household_ids') ORDER BY relname")
-    try:
+    async with scratch_database(database_urls) as (url, engine):
         await asyncio.to_thread(upgrade, url, "0011")
         async with engine.connect() as conn:
             assert [tuple(r) for r in await conn.execute(options)] == [
@@ -159,9 +138,3 @@ async def test_revision_0011_turns_the_access_log_gin_pending_list_off(database_
         async with engine.connect() as conn:
             assert [tuple(r) for r in await conn.execute(options)] == [
                 ("ix_access_logs_household_ids", None), ("ix_access_logs_person_ids", None)]
-    finally:
-        await engine.dispose()
-        admin = create_async_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
