@@ -48,7 +48,7 @@ def to_global_id(type_name: str, id_: uuid.UUID | str) -> strawberry.ID:
         # str(id_) is the canonical form of id_.int for both: decoding gives back (type_name, id_)
         if len(_DECODED) >= _DECODED_MAX:
             _DECODED.clear()
-        _DECODED[global_id] = (type_name, _plain_uuid(id_))
+        _DECODED[global_id] = (type_name, _plain_uuid(id_))  # type: ignore[arg-type]  # a UUID, as checked
     return global_id  # type: ignore[return-value]  # strawberry.ID is a NewType of str
 
 

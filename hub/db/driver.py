@@ -21,9 +21,9 @@ from typing import Any, cast
 
 from sqlalchemy import ClauseElement
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.sql import sqltypes
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.compiler import SQLCompiler
 
 _VARIANTS_MAX = 256
@@ -139,23 +139,8 @@ class PreparedRead:
             processors = self._processors = await self._result_processors(session, variant.sql)
         keys = self.keys
         rows = [dict(zip(keys, record, strict=True)) for record in records]
-        for key, processor, lookup in processors:
-            if lookup is _LIST:
-                for row in rows:
-                    value = row[key]
-                    # a one-dimensional list: list(value) is what the processor returns, and the
-                    # record's list is this row's own
-                    if value is not None and (type(value) is not list or (value and isinstance(value[0], list | tuple))):
-                        row[key] = processor(value)
-            elif lookup is not None:
-                for row in rows:
-                    try:
-                        row[key] = lookup[row[key]]
-                    except KeyError:
-                        row[key] = processor(row[key])  # raises SQLAlchemy's LookupError
-            else:
-                for row in rows:
-                    row[key] = processor(row[key])
+        if processors:
+            _convert(rows, processors)
         return rows
 
     async def _result_processors(self, session: AsyncSession, sql: str) -> list[_Processor]:
@@ -178,6 +163,29 @@ _Processor = tuple[str, Callable[[Any], Any], "dict[Any, Any] | object | None"]
 _LIST = object()
 
 
+def _convert(rows: list[dict[str, Any]], processors: list[_Processor]) -> None:
+    """Apply the result processors to the rows in place, column by column."""
+    for key, processor, shortcut in processors:
+        if shortcut is _LIST:
+            for row in rows:
+                value = row[key]
+                # a one-dimensional list: list(value) is what the processor returns, and the record's
+                # list is this row's own
+                if value is not None and (type(value) is not list
+                                          or (value and isinstance(value[0], list | tuple))):
+                    row[key] = processor(value)
+        elif shortcut is not None:
+            lookup = cast(dict[Any, Any], shortcut)
+            for row in rows:
+                try:
+                    row[key] = lookup[row[key]]
+                except KeyError:
+                    row[key] = processor(row[key])  # raises SQLAlchemy's LookupError
+        else:
+            for row in rows:
+                row[key] = processor(row[key])
+
+
 def _shortcut(impl: Any, dialect: Any, oid: int) -> dict[Any, Any] | object | None:
     """What SQLAlchemy's result processor for ``impl`` does to common values, done inline: one call per
     value of each enum and array column of every row was most of the conversion's cost. Only for the
@@ -187,7 +195,7 @@ def _shortcut(impl: Any, dialect: Any, oid: int) -> dict[Any, Any] | object | No
             and super(sqltypes.Enum, impl).result_processor(dialect, oid) is None):
         return impl._object_lookup  # Enum's processor: _object_lookup[value], LookupError if absent
     if (isinstance(impl, sqltypes.ARRAY) and type(impl).result_processor is postgresql.ARRAY.result_processor
-            and not impl.as_tuple and impl.dimensions in (None, 1) and not impl._against_native_enum
+            and not impl.as_tuple and impl.dimensions in (None, 1) and not getattr(impl, "_against_native_enum", True)
             and impl.item_type.dialect_impl(dialect).result_processor(dialect, oid) is None):
         # ARRAY's processor without an item processor: list(value), or lists of lists for nested ones
         return _LIST
