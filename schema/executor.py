@@ -71,6 +71,8 @@ _MIN_INT = -2_147_483_648
 _PASSTHROUGH: dict[Any, type] = {serialize_string: str, serialize_id: str, serialize_boolean: bool,
                                  serialize_int: int}
 _SKIP_INCLUDE = frozenset(("skip", "include"))
+# Completed values of these exact types are never awaitable: no need to ask ``is_awaitable``.
+_READY = frozenset((dict, list, str, int, float, bool, type(None)))
 _MAX_CACHED_OPERATIONS = 2048
 
 # kinds of field plans
@@ -351,7 +353,9 @@ class _Compiler:
                     else:
                         try:
                             completed = complete_item(ex, item, item_path)  # type: ignore[arg-type]
-                            if is_awaitable(completed):
+                            if type(completed) in _READY:
+                                append(completed)
+                            elif is_awaitable(completed):
                                 append(ex.await_completed_item(item_non_null, field, completed,
                                                                item_path or Path(path, index, None)))
                                 pending.append(index)
