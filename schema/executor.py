@@ -331,6 +331,7 @@ class _Compiler:
         needs_path = not isinstance(item_type.of_type if item_non_null else item_type,
                                     (GraphQLScalarType, GraphQLEnumType))
         not_iterable = f"Expected Iterable, but did not find one for field '{field.parent_name}.{field.name}'."
+        plain = _plain_class(item_type.of_type if item_non_null else item_type)
 
         def complete_list(ex: CompiledExecutionContext, value: Any, path: Path) -> Any:
             is_awaitable = ex.is_awaitable
@@ -346,7 +347,7 @@ class _Compiler:
             try:
                 for item in value:
                     item_path = Path(path, index, None) if needs_path else None
-                    if is_awaitable(item):
+                    if type(item) is not plain and is_awaitable(item):
                         append(ex.await_item(complete_item, item_non_null, field, item,
                                              item_path or Path(path, index, None)))
                         pending.append(index)
@@ -432,6 +433,18 @@ class _Compiler:
             return by_name[object_type.name](ex, value, path)
 
         return complete_abstract
+
+
+def _plain_class(type_: Any) -> type | None:
+    """The Python class of a strawberry object type when its instances are never awaitable (it has no
+    ``__await__``): list items of exactly that class need no ``is_awaitable`` check."""
+    if not isinstance(type_, GraphQLObjectType) or not type_.extensions:
+        return None
+    definition = type_.extensions.get("strawberry-definition")
+    origin = getattr(definition, "origin", None)
+    if not isinstance(origin, type) or hasattr(origin, "__await__"):
+        return None
+    return origin
 
 
 def _is_strawberry_is_type_of(function: Any) -> bool:
