@@ -7,7 +7,7 @@ GraphQL types call these helpers instead of checking roles themselves.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, overload
+from typing import Any, NamedTuple, TypeVar, overload
 
 from auth.permissions import Permission, can
 from auth.principal import Principal
@@ -25,6 +25,11 @@ def mask_nik_for(principal: Principal | None, nik: None) -> None: ...
 def mask_nik_for(principal: Principal | None, nik: str | None) -> str | None:
     if nik is None or can(principal, Permission.see_full_nik):
         return nik
+    return masked_nik(nik)
+
+
+def masked_nik(nik: str) -> str:
+    """The NIK as a principal without ``see_full_nik`` sees it."""
     try:
         return mask_nik(nik)
     except InvalidIdentifier:
@@ -53,6 +58,21 @@ def disability_for(principal: Principal | None, value: T) -> T | None:
 def detail_for(principal: Principal | None, value: T) -> T | None:
     """Address and exact date and place of birth: the value, or ``None`` without ``see_personal_details``."""
     return value if can(principal, Permission.see_personal_details) else None
+
+
+class Visibility(NamedTuple):
+    """What one principal may see, decided once for many records (a page of persons) instead of per
+    field of each: the same answers as ``mask_nik_for``, ``detail_for`` and ``disability_for``."""
+
+    full_nik: bool
+    details: bool
+    disability: bool
+
+
+def visibility_of(principal: Principal | None) -> Visibility:
+    return Visibility(full_nik=can(principal, Permission.see_full_nik),
+                      details=can(principal, Permission.see_personal_details),
+                      disability=can(principal, Permission.see_disability))
 
 
 NIK_KEYS = frozenset({"nik"})

@@ -71,6 +71,8 @@ _MIN_INT = -2_147_483_648
 _PASSTHROUGH: dict[Any, type] = {serialize_string: str, serialize_id: str, serialize_boolean: bool,
                                  serialize_int: int}
 _SKIP_INCLUDE = frozenset(("skip", "include"))
+# Completed values of these exact types are never awaitable: no need to ask ``is_awaitable``.
+_READY = frozenset((dict, list, str, int, float, bool, type(None)))
 _MAX_CACHED_OPERATIONS = 2048
 
 # kinds of field plans
@@ -329,6 +331,7 @@ class _Compiler:
         needs_path = not isinstance(item_type.of_type if item_non_null else item_type,
                                     (GraphQLScalarType, GraphQLEnumType))
         not_iterable = f"Expected Iterable, but did not find one for field '{field.parent_name}.{field.name}'."
+        plain = _plain_class(item_type.of_type if item_non_null else item_type)
 
         def complete_list(ex: CompiledExecutionContext, value: Any, path: Path) -> Any:
             is_awaitable = ex.is_awaitable
@@ -344,14 +347,16 @@ class _Compiler:
             try:
                 for item in value:
                     item_path = Path(path, index, None) if needs_path else None
-                    if is_awaitable(item):
+                    if type(item) is not plain and is_awaitable(item):
                         append(ex.await_item(complete_item, item_non_null, field, item,
                                              item_path or Path(path, index, None)))
                         pending.append(index)
                     else:
                         try:
                             completed = complete_item(ex, item, item_path)  # type: ignore[arg-type]
-                            if is_awaitable(completed):
+                            if type(completed) in _READY:
+                                append(completed)
+                            elif is_awaitable(completed):
                                 append(ex.await_completed_item(item_non_null, field, completed,
                                                                item_path or Path(path, index, None)))
                                 pending.append(index)
@@ -428,6 +433,18 @@ class _Compiler:
             return by_name[object_type.name](ex, value, path)
 
         return complete_abstract
+
+
+def _plain_class(type_: Any) -> type | None:
+    """The Python class of a strawberry object type when its instances are never awaitable (it has no
+    ``__await__``): list items of exactly that class need no ``is_awaitable`` check."""
+    if not isinstance(type_, GraphQLObjectType) or not type_.extensions:
+        return None
+    definition = type_.extensions.get("strawberry-definition")
+    origin = getattr(definition, "origin", None)
+    if not isinstance(origin, type) or hasattr(origin, "__await__"):
+        return None
+    return origin
 
 
 def _is_strawberry_is_type_of(function: Any) -> bool:

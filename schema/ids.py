@@ -1,28 +1,70 @@
-"""Opaque global IDs: ``base64url("Household:<uuid>")``. Clients must treat them as opaque strings."""
+"""Opaque global IDs: ``base64url("Household:<uuid>")``. Clients must treat them as opaque strings.
+
+Both directions are on every response's hot path: each returned object's ID is encoded, and the
+audit walk (``schema.audit``) decodes every ID in the response again to charge the records to the
+caller. So they call ``binascii`` directly (what ``base64.urlsafe_b64*`` does, without its layers),
+and the IDs encoded most recently are remembered with what they decode to, so decoding an ID this
+process just produced is a dictionary look-up. Decoding is a pure function of the string, so a
+remembered answer is exactly the computed one.
+"""
 
 from __future__ import annotations
 
-import base64
 import binascii
 import uuid
 
 import strawberry
+from asyncpg.pgproto.pgproto import UUID as _PG_UUID
 
 from hub.errors import Invalid
 
+_ENCODE = bytes.maketrans(b"+/", b"-_")
+_DECODE = bytes.maketrans(b"-_", b"+/")
+
+# Global ID -> (type name, UUID), for the IDs encoded most recently; cleared when full.
+_DECODED: dict[str, tuple[str, uuid.UUID]] = {}
+_DECODED_MAX = 8192
+
+_new_object = object.__new__
+_set_attribute = object.__setattr__
+_UUID = uuid.UUID
+_UNKNOWN = uuid.SafeUUID.unknown
+
+
+def _plain_uuid(id_: uuid.UUID) -> uuid.UUID:
+    """``uuid.UUID(str(id_))`` for a ``uuid.UUID`` or asyncpg's subclass, built from its int."""
+    if type(id_) is _UUID:
+        return id_
+    plain = _new_object(_UUID)
+    _set_attribute(plain, "int", id_.int)  # as uuid.UUID.__init__ sets them (the class is immutable)
+    _set_attribute(plain, "is_safe", _UNKNOWN)
+    return plain
+
 
 def to_global_id(type_name: str, id_: uuid.UUID | str) -> strawberry.ID:
-    raw = f"{type_name}:{id_}".encode()
-    return strawberry.ID(base64.urlsafe_b64encode(raw).decode().rstrip("="))
+    global_id = binascii.b2a_base64(f"{type_name}:{id_}".encode(), newline=False).translate(_ENCODE).decode()
+    global_id = global_id.rstrip("=")
+    if (type(id_) is _UUID or type(id_) is _PG_UUID) and ":" not in type_name:
+        # str(id_) is the canonical form of id_.int for both: decoding gives back (type_name, id_)
+        if len(_DECODED) >= _DECODED_MAX:
+            _DECODED.clear()
+        _DECODED[global_id] = (type_name, _plain_uuid(id_))  # type: ignore[arg-type]  # a UUID, as checked
+    return global_id  # type: ignore[return-value]  # strawberry.ID is a NewType of str
 
 
-def parse_global_id(global_id: str) -> tuple[str, uuid.UUID]:
+def _decode(global_id: str) -> tuple[str, uuid.UUID]:
     try:
         padded = global_id + "=" * (-len(global_id) % 4)
-        type_name, _, raw_id = base64.urlsafe_b64decode(padded.encode("ascii")).decode().partition(":")
+        # base64.urlsafe_b64decode: the same translation, then a non-strict a2b_base64
+        type_name, _, raw_id = binascii.a2b_base64(padded.encode("ascii").translate(_DECODE)).decode().partition(":")
         return type_name, uuid.UUID(raw_id)
     except (ValueError, binascii.Error, UnicodeError) as exc:
         raise Invalid("not a valid ID", code="INVALID_ID") from exc
+
+
+def parse_global_id(global_id: str) -> tuple[str, uuid.UUID]:
+    decoded = _DECODED.get(global_id) if type(global_id) is str else None
+    return decoded if decoded is not None else _decode(global_id)
 
 
 def from_global_id(global_id: str, expected: str) -> uuid.UUID:

@@ -20,8 +20,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import ClauseElement
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.compiler import SQLCompiler
 
 _VARIANTS_MAX = 256
@@ -105,7 +107,7 @@ class PreparedRead:
         self.keys: tuple[str, ...] = tuple(column.keyname for column in columns)
         self._types = [column.type for column in columns]
         self._variants: dict[tuple[int, ...], _Variant] = {}
-        self._processors: list[tuple[str, Callable[[Any], Any]]] | None = None
+        self._processors: list[_Processor] | None = None
 
     def _variant(self, params: dict[str, Any]) -> _Variant:
         lengths = tuple(len(params[name]) for name in self.expanding)
@@ -138,19 +140,63 @@ class PreparedRead:
         keys = self.keys
         rows = [dict(zip(keys, record, strict=True)) for record in records]
         if processors:
-            for row in rows:
-                for key, processor in processors:
-                    row[key] = processor(row[key])
+            _convert(rows, processors)
         return rows
 
-    async def _result_processors(self, session: AsyncSession, sql: str) -> list[tuple[str, Callable[[Any], Any]]]:
+    async def _result_processors(self, session: AsyncSession, sql: str) -> list[_Processor]:
         # A result processor may depend on the column's type as the server reports it (numerics).
         _, adapted = await _connection(session)
         async with adapted._execute_mutex:  # sibling resolvers may share the connection
             attributes = (await adapted._connection.prepare(sql)).get_attributes()
-        found: list[tuple[str, Callable[[Any], Any]]] = []
+        found: list[_Processor] = []
         for key, type_, attribute in zip(self.keys, self._types, attributes, strict=True):
-            processor = type_._cached_result_processor(self.dialect, attribute.type.oid)
+            oid = attribute.type.oid
+            processor = type_._cached_result_processor(self.dialect, oid)
             if processor is not None:
-                found.append((key, processor))
+                found.append((key, processor, _shortcut(type_.dialect_impl(self.dialect), self.dialect, oid)))
         return found
+
+
+# A result processor, and what it amounts to for most values: a dictionary look-up (an enum's
+# values), ``_LIST`` (an array of items without a processor: the list asyncpg returns), or None.
+_Processor = tuple[str, Callable[[Any], Any], "dict[Any, Any] | object | None"]
+_LIST = object()
+
+
+def _convert(rows: list[dict[str, Any]], processors: list[_Processor]) -> None:
+    """Apply the result processors to the rows in place, column by column."""
+    for key, processor, shortcut in processors:
+        if shortcut is _LIST:
+            for row in rows:
+                value = row[key]
+                # a one-dimensional list: list(value) is what the processor returns, and the record's
+                # list is this row's own
+                if value is not None and (type(value) is not list
+                                          or (value and isinstance(value[0], list | tuple))):
+                    row[key] = processor(value)
+        elif shortcut is not None:
+            lookup = cast(dict[Any, Any], shortcut)
+            for row in rows:
+                try:
+                    row[key] = lookup[row[key]]
+                except KeyError:
+                    row[key] = processor(row[key])  # raises SQLAlchemy's LookupError
+        else:
+            for row in rows:
+                row[key] = processor(row[key])
+
+
+def _shortcut(impl: Any, dialect: Any, oid: int) -> dict[Any, Any] | object | None:
+    """What SQLAlchemy's result processor for ``impl`` does to common values, done inline: one call per
+    value of each enum and array column of every row was most of the conversion's cost. Only for the
+    processors whose code is known (SQLAlchemy's own ``Enum`` and ``ARRAY``); the processor itself still
+    handles whatever the shortcut does not (a value outside the enum raises the same error)."""
+    if (isinstance(impl, sqltypes.Enum) and type(impl).result_processor is sqltypes.Enum.result_processor
+            and super(sqltypes.Enum, impl).result_processor(dialect, oid) is None):
+        return impl._object_lookup  # Enum's processor: _object_lookup[value], LookupError if absent
+    if (isinstance(impl, sqltypes.ARRAY) and type(impl).result_processor is postgresql.ARRAY.result_processor
+            and not impl.as_tuple and impl.dimensions in (None, 1) and not getattr(impl, "_against_native_enum", True)
+            and impl.item_type.dialect_impl(dialect).result_processor(dialect, oid) is None):
+        # ARRAY's processor without an item processor: list(value), or lists of lists for nested ones
+        return _LIST
+    return None

@@ -92,6 +92,8 @@ def _describe(char: str) -> str:
 
 
 def normalize_digits(raw: str, *, kind: Kind = "NIK") -> str:
+    if type(raw) is str and len(raw) == IDENTIFIER_LENGTH and raw.isascii() and raw.isdigit():
+        return raw  # already normalised (as stored values are): what the checks below return for it
     if not isinstance(raw, str):
         raise InvalidIdentifier(kind, "not_string", f"{kind} must be given as text")
     trimmed = raw.strip(_ASCII_WHITESPACE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,7 +12,7 @@ import strawberry
 from auth.principal import Principal
 from hub import models
 from hub.household.repository import HouseholdRepository
-from hub.masking import detail_for, disability_for, mask_kk_for, mask_nik_for
+from hub.masking import Visibility, detail_for, mask_kk_for, masked_nik, visibility_of
 from hub.person.repository import PersonRepository
 from schema import loaders
 from schema.context import Info
@@ -90,8 +91,7 @@ class Household(Node):
     @strawberry.field(description="The people living in the household, head first.")
     async def members(self, info: Info) -> list[Person]:
         rows = await loaders.members_of_household(info.context).load(self.pk)
-        principal = info.context.principal
-        return [Person.from_model(r, principal) for r in rows]
+        return Person.from_models(rows, info.context.principal)
 
     @strawberry.field(description="Family cards (KK) held by members of this household; usually one.")
     async def families(self, info: Info) -> list[Family]:
@@ -132,8 +132,7 @@ class Family(Node):
     @strawberry.field(description="The people listed on this family card, head first.")
     async def members(self, info: Info) -> list[Person]:
         rows = await loaders.members_of_family(info.context).load(self.pk)
-        principal = info.context.principal
-        return [Person.from_model(r, principal) for r in rows]
+        return Person.from_models(rows, info.context.principal)
 
 
 @strawberry.federation.type(keys=["id"], description=(
@@ -179,18 +178,32 @@ class Person(Node):
     def from_model(cls, row: models.Person, principal: Principal | None) -> Person:
         """The API's view of ``row`` for ``principal``: NIK masked, personal details and disability
         fields withheld unless the principal's role may see them."""
+        return cls.from_model_seen(row, visibility_of(principal))
+
+    @classmethod
+    def from_models(cls, rows: Iterable[models.Person], principal: Principal | None) -> list[Person]:
+        """``from_model`` of each row, with what the principal may see decided once for all of them."""
+        visibility = visibility_of(principal)
+        return [cls.from_model_seen(row, visibility) for row in rows]
+
+    @classmethod
+    def from_model_seen(cls, row: models.Person, visibility: Visibility) -> Person:
         d = row.__dict__
         birth_date = d["birth_date"]
+        nik = d["nik"]
+        details = visibility.details
+        disability = visibility.disability
         return build(cls, {
             "id": to_global_id("Person", d["id"]), "pk": d["id"], "household_pk": d["household_id"],
-            "family_pk": d["family_id"], "nik": mask_nik_for(principal, d["nik"]), "nik_valid": d["nik_valid"],
+            "family_pk": d["family_id"],
+            "nik": nik if nik is None or visibility.full_nik else masked_nik(nik), "nik_valid": d["nik_valid"],
             "nik_flags": d["nik_flags"] or [], "name": d["name"], "sex": _SEX.get(d["sex"]),
-            "birth_date": detail_for(principal, birth_date),
+            "birth_date": birth_date if details else None,
             "birth_year": birth_date.year if birth_date else None,
-            "birth_place": detail_for(principal, d["birth_place"]),
+            "birth_place": d["birth_place"] if details else None,
             "relationship_to_head": _RELATIONSHIP[d["relationship_to_head"]],
-            "has_disability": disability_for(principal, d["has_disability"]),
-            "disabilities": disability_for(principal, d["disabilities"] or []),
+            "has_disability": d["has_disability"] if disability else None,
+            "disabilities": (d["disabilities"] or []) if disability else None,
             "life_status": _LIFE_STATUS[d["life_status"]], "status": _RECORD_STATUS[d["status"]],
             "removed_at_source": d.get("removed_at_source"),
             "village_code": d["village_code"], "updated_at": d["updated_at"]})

@@ -7,16 +7,29 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, event, select
+import pytest
+from sqlalchemy import ARRAY, Enum, String, bindparam, event, select, text, update
+from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.principal import Principal, RegionScope, Role
+from hub.db.driver import _LIST, _convert, _shortcut
 from hub.db.engine import set_scope
 from hub.db.repository import Snapshot
 from hub.enrolment.repository import EnrolmentRepository
 from hub.household.repository import _ORDER, HouseholdRepository
 from hub.household.schemas import HouseholdFilter, HouseholdOrder
-from hub.models import EnrolmentStatus, Household, Person, Programme, ProgrammeLevel, TargetUnit
+from hub.models import (
+    EnrolmentStatus,
+    Household,
+    Person,
+    Programme,
+    ProgrammeLevel,
+    RecordStatus,
+    Relationship,
+    Sex,
+    TargetUnit,
+)
 from hub.paging import PageRequest
 from hub.person.repository import _MEMBER_ORDER, PersonRepository
 from hub.programme.repository import ProgrammeRepository
@@ -175,3 +188,58 @@ async def test_a_prepared_households_page_matches_the_filtered_statement(session
                     assert seen == by_sqlalchemy  # the same SQL and values
     everything = await repository.page(HouseholdFilter(), HouseholdOrder.decile_asc, PageRequest(offset=0, limit=10))
     assert [h.decile for h in everything] == [1, 5, 9]  # scope applies: the other regency is absent
+
+
+async def test_enum_and_array_columns_convert_as_sqlalchemy_converts_them(session: AsyncSession) -> None:
+    # the shortcuts for enum and array columns (hub.db.driver._shortcut) against SQLAlchemy's processors
+    household = await make_household(session, VILLAGE_A)
+    plain = await make_person(session, household, sex=None)
+    flagged = await make_person(session, household, sex=Sex.female, relationship_to_head=Relationship.child)
+    nested = await make_person(session, household)
+    await session.execute(update(Person).where(Person.id == flagged.id).values(
+        nik_flags=["duplicate", "unknown_region"], disabilities=["netra"]))
+    await session.execute(text("UPDATE persons SET disabilities = '{{a,b},{c,d}}', nik_flags = '{NULL,x}' "
+                               "WHERE id = :id"), {"id": nested.id})
+    who = manager("33.14")
+    await set_scope(session, who)
+    persons = PersonRepository(session, who, read_only=True)
+    ids = [household.id]
+    rows = await both(session, lambda: persons._prepared_snapshots(
+        ("test", "members"), lambda: persons.readable().where(Person.household_id.in_(bindparam(
+            "ids", type_=Person.household_id.type, expanding=True))).order_by(Person.created_at, Person.id),
+        {"ids": ids}),
+        lambda: persons._snapshots(persons.readable().where(Person.household_id.in_(ids))
+                                   .order_by(Person.created_at, Person.id)))
+    by_id = {row["id"]: row for row in rows}
+    assert by_id[plain.id]["sex"] is None
+    assert by_id[plain.id]["disabilities"] == []
+    assert by_id[flagged.id]["sex"] is Sex.female
+    assert by_id[flagged.id]["relationship_to_head"] is Relationship.child
+    assert by_id[flagged.id]["nik_flags"] == ["duplicate", "unknown_region"]
+    assert by_id[nested.id]["disabilities"] == [["a", "b"], ["c", "d"]]
+    assert by_id[nested.id]["nik_flags"] == [None, "x"]
+
+
+def test_the_enum_and_array_shortcuts_only_apply_to_sqlalchemys_own_processors() -> None:
+    dialect = postgresql_asyncpg.dialect()
+    status = Person.__table__.c.status.type
+    shortcut = _shortcut(status.dialect_impl(dialect), dialect, 1043)
+    assert isinstance(shortcut, dict)
+    processor = status._cached_result_processor(dialect, 1043)
+    for value in ("active", "proposed", "archived", None):
+        assert shortcut[value] is processor(value)
+    assert _shortcut(Person.__table__.c.disabilities.type.dialect_impl(dialect), dialect, 1015) is _LIST
+    assert _shortcut(Person.__table__.c.name.type.dialect_impl(dialect), dialect, 1043) is None
+    assert _shortcut(ARRAY(String, as_tuple=True).dialect_impl(dialect), dialect, 1015) is None
+    enums = ARRAY(Enum(RecordStatus, name="record_status", native_enum=False))  # an item processor
+    assert _shortcut(enums.dialect_impl(dialect), dialect, 1015) is None
+
+    # a value outside the enum fails as SQLAlchemy fails; lists are kept, nested ones processed
+    array = ARRAY(String)
+    rows: list[dict[str, Any]] = [{"s": "active", "a": ["x"]}, {"s": None, "a": (["y"],)}, {"s": "bogus", "a": None}]
+    processors = [("a", array._cached_result_processor(dialect, 1015), _LIST),
+                  ("s", processor, shortcut)]
+    with pytest.raises(LookupError, match="'bogus' is not among the defined enum values"):
+        _convert(rows, processors)
+    assert rows[0] == {"s": RecordStatus.active, "a": ["x"]}
+    assert rows[1] == {"s": None, "a": [["y"]]}
