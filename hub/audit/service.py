@@ -52,27 +52,37 @@ class Access:
 _BY_INT = attrgetter("int")
 
 
-def entry_values(access: Access) -> dict[str, Any]:
+ENTRY_COLUMNS = ("id", "actor", "client_id", "role", "scope", "purpose", "operation_name", "operation_type",
+                 "document_hash", "person_ids", "household_ids", "record_ids", "fields", "outcome", "error_codes",
+                 "source_ip", "kind")
+
+
+def entry_row(access: Access) -> tuple[Any, ...]:
+    """The entry's column values in ``ENTRY_COLUMNS`` order (the writer binds them as they are)."""
     p = access.principal
-    return {
-        "id": uuid.uuid4(),
-        "actor": p.subject if p else None,
-        "client_id": p.client_id if p else None,
-        "role": p.role.value if p else None,
-        "scope": sorted(p.scope.codes) if p else [],
-        "purpose": p.purpose if p else None,
-        "operation_name": access.operation_name,
-        "operation_type": access.operation_type,
-        "document_hash": access.document_hash,
-        "person_ids": sorted(set(access.person_ids), key=_BY_INT),
-        "household_ids": sorted(set(access.household_ids), key=_BY_INT),
-        "record_ids": sorted(set(access.record_ids)),
-        "fields": sorted(set(access.fields)),
-        "outcome": access.outcome,
-        "error_codes": sorted(set(access.error_codes)),
-        "source_ip": access.source_ip,
-        "kind": access.kind,
-    }
+    return (
+        uuid.uuid4(),
+        p.subject if p else None,
+        p.client_id if p else None,
+        p.role.value if p else None,
+        sorted(p.scope.codes) if p else [],
+        p.purpose if p else None,
+        access.operation_name,
+        access.operation_type,
+        access.document_hash,
+        sorted(set(access.person_ids), key=_BY_INT),
+        sorted(set(access.household_ids), key=_BY_INT),
+        sorted(set(access.record_ids)),
+        sorted(set(access.fields)),
+        access.outcome,
+        sorted(set(access.error_codes)),
+        access.source_ip,
+        access.kind,
+    )
+
+
+def entry_values(access: Access) -> dict[str, Any]:
+    return dict(zip(ENTRY_COLUMNS, entry_row(access), strict=True))
 
 
 async def record(session: AsyncSession, access: Access) -> uuid.UUID:

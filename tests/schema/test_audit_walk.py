@@ -179,7 +179,7 @@ def test_results_as_the_schema_returns_them() -> None:
         {"FORBIDDEN"})
     copied = copy.deepcopy(reference_data)
     assert walked(reference_data) == reference_walk(copied)
-    assert "_auditIdPerson" not in str(data) and "_auditId" not in str(data)
+    assert ID_ALIAS not in str(data)
     assert seen.ids("Person") == sorted(people[:4])
     assert seen.ids("Household") == sorted(homes)
     assert seen.record_ids() == [f"Enrolment:{enrolment}"]
