@@ -197,6 +197,34 @@ def _uuid_int(value: Any) -> int | None:
     return None
 
 
+# What ``Seen.walk`` does with a response key: the same few names recur in every result, so each is
+# classified once (up to a bound: a JSON scalar may carry any number of keys) and then looked up.
+_PLAIN, _INJECTED, _OWN_ID, _OTHER_ID, _CODE = range(5)
+_key_kinds: dict[str, int] = {}
+_MAX_KEY_KINDS = 4096
+_CONTAINERS = (dict, list)
+_RECORDED_TYPE = {t: RECORDED_AS.get(t, t) for t in PERSONAL_TYPES}  # as Seen.add files them
+# No shorter text decodes to ``<personal type>:<32 hex digits>``: base64 gives at most 3 bytes per 4
+# characters. Shorter values under an ``id`` key (registry numbers, codes) are skipped undecoded.
+_SHORTEST_PERSONAL_ID = -(-(min(map(len, PERSONAL_TYPES)) + 1 + 32) * 4 // 3)
+
+
+def _key_kind(key: str) -> int:
+    if key.startswith(ID_ALIAS):
+        kind = _INJECTED
+    elif key == "id":
+        kind = _OWN_ID
+    elif key.endswith("Id"):
+        kind = _OTHER_ID
+    elif key == "code":
+        kind = _CODE
+    else:
+        kind = _PLAIN
+    if len(_key_kinds) < _MAX_KEY_KINDS:
+        _key_kinds[key] = kind
+    return kind
+
+
 @dataclass
 class Seen:
     """Personal records seen during one operation, by type (each UUID as its integer)."""
@@ -226,40 +254,53 @@ class Seen:
         """
         stack = [data]
         pop, push = stack.pop, stack.append
-        add = self.add
+        add, kinds, denied = self.add, _key_kinds, self.denied_in_data
+        texts: list[str] = []  # candidate global IDs (under ``id`` keys), read after the walk
+        found = texts.append
         while stack:
             item = pop()
             if isinstance(item, dict):
                 injected: list[str] | None = None
                 own: str | None = None
                 for key, value in item.items():
-                    if key.startswith(ID_ALIAS):
+                    kind = kinds.get(key)
+                    if kind is None:
+                        kind = _key_kind(key)
+                    if kind == 0:  # _PLAIN
+                        if isinstance(value, _CONTAINERS):
+                            push(value)
+                    elif kind == 1:  # _INJECTED
                         if injected is None:
                             injected = [key]
                         else:
                             injected.append(key)
                     elif isinstance(value, str):
-                        if key == "id":
+                        if kind == 2:  # _OWN_ID
                             own = value
-                        elif key.endswith("Id"):
-                            parts = _global_id_parts(value)
-                            if parts is not None and parts[0] in PERSONAL_TYPES:
-                                add(*parts)
-                        elif key == "code" and value in DENIED_CODES:
-                            self.denied_in_data.add(value)
-                    elif isinstance(value, dict | list):
+                        elif kind == 3:  # _OTHER_ID
+                            if len(value) >= _SHORTEST_PERSONAL_ID:
+                                found(value)
+                        elif value in DENIED_CODES:  # _CODE
+                            denied.add(value)
+                    elif isinstance(value, _CONTAINERS):
                         push(value)
                 if injected is not None:
                     for key in injected:
                         id_ = _uuid_int(item.pop(key))
                         if id_ is not None:
                             add(key[len(ID_ALIAS):], id_)
-                elif own is not None:
-                    parts = _global_id_parts(own)
-                    if parts is not None and parts[0] in PERSONAL_TYPES:
-                        add(*parts)
+                elif own is not None and len(own) >= _SHORTEST_PERSONAL_ID:
+                    found(own)
             elif isinstance(item, list):
                 stack.extend(item)
+        by_type = self.by_type
+        for text in texts:
+            parts = _global_id_parts(text)
+            if parts is not None and (recorded := _RECORDED_TYPE.get(parts[0])) is not None:
+                ids = by_type.get(recorded)
+                if ids is None:
+                    ids = by_type[recorded] = set()
+                ids.add(parts[1])
 
     @property
     def count(self) -> int:
