@@ -238,12 +238,12 @@ class Seen:
 
     def ids(self, type_name: str) -> list[uuid.UUID]:
         """The records of ``type_name`` seen, in UUID order."""
-        return [uuid.UUID(int=n) for n in sorted(self.by_type.get(type_name, ()))]
+        return audit_service.record_uuids(sorted(self.by_type.get(type_name, ())))
 
     def record_ids(self) -> list[str]:
         """``Type:uuid`` of every record that is neither a person nor a household, in text order."""
-        return sorted(f"{t}:{uuid.UUID(int=n)}" for t, ids in self.by_type.items()
-                      if t not in ("Person", "Household") for n in ids)
+        return sorted(f"{t}:{i}" for t, ids in self.by_type.items() if t not in ("Person", "Household")
+                      for i in audit_service.record_uuids(ids))
 
     def walk(self, data: Any) -> None:
         """Collect the injected ids (and strip them), any other global ID of a personal type, and

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from hub.audit.service import Access, entry_values
+from hub.audit.service import Access, entry_values, record_uuids
 from hub.errors import HubError
 from schema.audit import DENIED_CODES, ID_ALIAS, PERSONAL_TYPES, RECORDED_AS, Seen, _global_id_parts
 from schema.ids import parse_global_id, to_global_id
@@ -202,3 +202,13 @@ def test_the_entry_keeps_ids_in_uuid_order_once_each() -> None:
     values = entry_values(Access(principal=None, outcome="allowed", person_ids=ids + ids[:10],
                                  household_ids=list(reversed(ids))))
     assert values["person_ids"] == values["household_ids"] == sorted(set(ids))
+
+
+def test_record_uuids_are_uuids_equal_to_the_plain_ones() -> None:
+    plain = [uuid.uuid4() for _ in range(5)]
+    made = record_uuids(u.int for u in plain)
+    assert all(isinstance(u, uuid.UUID) for u in made)
+    assert made == plain
+    assert {hash(u) for u in made} == {hash(u) for u in plain}
+    assert [str(u) for u in made] == [str(u) for u in plain]
+    assert sorted(made) == sorted(plain)
