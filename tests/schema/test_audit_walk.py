@@ -140,13 +140,14 @@ def walked(data: Any) -> tuple[dict[str, set[uuid.UUID]], set[str]]:
     return {t: {uuid.UUID(int=n) for n in ids} for t, ids in seen.by_type.items()}, seen.denied_in_data
 
 
-@pytest.mark.parametrize("seed", range(300))
-def test_the_walk_records_and_strips_what_the_generic_walk_does(seed: int) -> None:
-    rng = random.Random(seed)
-    data = {"data": random_result(rng)}
-    reference_data = copy.deepcopy(data)
-    assert walked(data) == reference_walk(reference_data)
-    assert data == reference_data  # the same keys stripped
+@pytest.mark.parametrize("seeds", [range(0, 200), range(200, 400)])
+def test_the_walk_records_and_strips_what_the_generic_walk_does(seeds: range) -> None:
+    for seed in seeds:
+        rng = random.Random(seed)
+        data = {"data": random_result(rng)}
+        reference_data = copy.deepcopy(data)
+        assert walked(data) == reference_walk(reference_data), seed
+        assert data == reference_data, seed  # the same keys stripped
 
 
 def test_results_as_the_schema_returns_them() -> None:
@@ -186,9 +187,8 @@ def test_results_as_the_schema_returns_them() -> None:
     assert seen.count == 8
 
 
-@pytest.mark.parametrize("seed", range(20))
-def test_the_fast_reader_agrees_with_parse_global_id(seed: int) -> None:
-    for value in odd_ids(random.Random(seed)):
+def test_the_fast_reader_agrees_with_parse_global_id() -> None:
+    for value in (value for seed in range(50) for value in odd_ids(random.Random(seed))):
         try:
             type_name, id_ = parse_global_id(value)
             expected: tuple[str, int] | None = (type_name, id_.int)
