@@ -15,13 +15,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.audit.repository import AccessLogRepository
-from hub.audit.service import KINDS, OUTCOMES, Access, entry_values
+from hub.audit.service import ENTRY_COLUMNS, KINDS, OUTCOMES, Access, entry_row
 
 log = logging.getLogger(__name__)
 
-ENTRY_COLUMNS = ("id", "actor", "client_id", "role", "scope", "purpose", "operation_name", "operation_type",
-                 "document_hash", "person_ids", "household_ids", "record_ids", "fields", "outcome", "error_codes",
-                 "source_ip", "kind")
 INSERT_ENTRY = (f"INSERT INTO access_logs ({', '.join(ENTRY_COLUMNS)}) "  # noqa: S608  constant column names
                 f"VALUES ({', '.join(f'${i}' for i in range(1, len(ENTRY_COLUMNS) + 1))})")
 
@@ -32,7 +29,7 @@ class AuditWriter:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], max_batch: int = MAX_BATCH) -> None:
         self.sessionmaker = sessionmaker
         self.max_batch = max_batch
-        self._queue: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._queue: list[tuple[tuple[Any, ...], asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
         self._held: AsyncConnection | None = None  # engine-bound: one connection kept for the log
         self._driver: Any = None  # its asyncpg connection
@@ -45,7 +42,7 @@ class AuditWriter:
         if access.kind not in KINDS:
             raise ValueError(f"unknown kind {access.kind!r}")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((entry_values(access), done))
+        self._queue.append((entry_row(access), done))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._drain())
         # No shield: a cancelled request cancels only its own future; the batch it is in is written
@@ -67,19 +64,19 @@ class AuditWriter:
                 if not done.done():
                     done.set_result(None)
 
-    async def _insert(self, rows: list[dict[str, Any]]) -> None:
+    async def _insert(self, rows: list[tuple[Any, ...]]) -> None:
         bind = self.sessionmaker.kw.get("bind")
         if isinstance(bind, AsyncEngine):
-            # Straight on the driver: asyncpg's executemany of one prepared statement outside a
-            # transaction is atomic (one implicit transaction up to its Sync) and committed, WAL
-            # flushed, when it returns: the guarantee of BEGIN ... COMMIT without their round trips,
-            # and without the ORM session's per-request Python work (this runs on every read).
+            # Straight on the driver: asyncpg's executemany (a lone row: execute) of one prepared
+            # statement outside a transaction is atomic (one implicit transaction up to its Sync) and
+            # committed, WAL flushed, when it returns: the guarantee of BEGIN ... COMMIT without their
+            # round trips, and without the ORM session's per-request Python work (this runs on every
+            # read).
             # Batches are written one at a time, so one connection, kept, serves them all: no pool
             # checkout per batch. After a failure it is dropped and the next batch takes a fresh one.
-            values = [tuple(row[c] for c in ENTRY_COLUMNS) for row in rows]
             fresh = self._held is None
             try:
-                await self._execute(bind, values)
+                await self._execute(bind, rows)
             except Exception:
                 await self.aclose(discard=True)
                 if fresh:
@@ -87,7 +84,7 @@ class AuditWriter:
                 # A kept connection can go stale (server restart, idle timeout): one more try on a new
                 # one. The batch is atomic, so a failed first try wrote nothing.
                 try:
-                    await self._execute(bind, values)
+                    await self._execute(bind, rows)
                 except BaseException:
                     await self.aclose(discard=True)
                     raise
@@ -97,13 +94,17 @@ class AuditWriter:
             return
         # Bound to a connection (tests, inside their transaction): a savepoint of it.
         async with self.sessionmaker() as session, session.begin():
-            await AccessLogRepository(session).insert_many(rows)
+            await AccessLogRepository(session).insert_many([dict(zip(ENTRY_COLUMNS, row, strict=True))
+                                                             for row in rows])
 
     async def _execute(self, bind: AsyncEngine, values: list[tuple[Any, ...]]) -> None:
         if self._held is None:
             self._held = await bind.connect()
             self._driver = (await self._held.get_raw_connection()).driver_connection
-        await self._driver.executemany(INSERT_ENTRY, values)
+        if len(values) == 1:  # a lone request (no load): the same one statement, without executemany's batching
+            await self._driver.execute(INSERT_ENTRY, *values[0])
+        else:
+            await self._driver.executemany(INSERT_ENTRY, values)
 
     async def aclose(self, *, discard: bool = False) -> None:
         """Give the kept connection back (app shutdown), or, after a failed batch, ``discard`` it so the
