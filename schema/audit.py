@@ -45,7 +45,7 @@ from hub.audit.writer import AuditWriter
 from hub.errors import HubError
 from hub.metrics import audit_write_timer
 from schema.context import Context, Info
-from schema.ids import from_global_id, to_global_id
+from schema.ids import from_global_id, remembered, to_global_id
 from schema.types.common import After, Connection, First, connection, keyset_args
 from schema.workflow.boundary import read_session
 
@@ -165,8 +165,12 @@ def _global_id_parts(value: str) -> tuple[str, int] | None:
 
     The same steps (padding, URL-safe base64, UTF-8, ``uuid.UUID``'s reading of the hex) in fewer
     calls, and without building a ``uuid.UUID``: the log builds one per distinct record, once, and
-    sorts and deduplicates the integers. Runs for every global ID of every personal read.
+    sorts and deduplicates the integers. Runs for every global ID of every personal read; most were
+    encoded by this process moments ago (``schema.ids.remembered``), which is a dictionary look-up.
     """
+    known = remembered(value)
+    if known is not None:
+        return known[0], known[1].int
     try:
         padded = (value + "=" * (-len(value) % 4)).encode("ascii")
         type_name, _, raw = binascii.a2b_base64(padded.translate(_URLSAFE)).decode().partition(":")

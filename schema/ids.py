@@ -62,6 +62,11 @@ def _decode(global_id: str) -> tuple[str, uuid.UUID]:
         raise Invalid("not a valid ID", code="INVALID_ID") from exc
 
 
+def remembered(global_id: str) -> tuple[str, uuid.UUID] | None:
+    """What ``global_id`` decodes to, if this process encoded it recently; else None (decode it)."""
+    return _DECODED.get(global_id)
+
+
 def parse_global_id(global_id: str) -> tuple[str, uuid.UUID]:
     decoded = _DECODED.get(global_id) if type(global_id) is str else None
     return decoded if decoded is not None else _decode(global_id)
