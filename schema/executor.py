@@ -667,14 +667,9 @@ class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
             info = self.build_resolve_info(field.field_def, field.nodes, field.parent_type, path)  # type: ignore[arg-type]
             resolve = field.resolve or self.field_resolver
             result = resolve(source, info, **args)
-            if self.is_awaitable(result):
-                return self.await_field(field, result, path)
-            completed = field.complete(self, result, path)
-            if self.is_awaitable(completed):
-                return self.await_completed_field(field, completed, path)
         except Exception as error:
             return self.field_error(error, field, path)
-        return completed
+        return self.complete_field(field, result, path)
 
     def complete_field(self, field: FieldPlan, value: Any, path: Path) -> Any:
         try:
