@@ -58,6 +58,7 @@ from graphql.language.visitor import Visitor
 from graphql.pyutils import Path, Undefined, gather_with_cancel, is_iterable
 from graphql.type.scalars import serialize_boolean, serialize_id, serialize_int, serialize_string
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.field import StrawberryField
 
 log = structlog.get_logger("slrt.api")
 
@@ -251,10 +252,12 @@ class _Compiler:
         plan.resolve = field_def.resolve
         definition = field_def.extensions.get("strawberry-definition") if field_def.extensions else None
         if (field_def.resolve is not None and getattr(field_def.resolve, "_is_default", False)
-                and not field_def.args and definition is not None
-                and getattr(definition, "default_resolver", None) is getattr
-                and isinstance(getattr(definition, "python_name", None), str)):
-            # strawberry's basic field: its resolver is ``getattr(source, field.python_name)``
+                and not field_def.args and isinstance(definition, StrawberryField)
+                and definition.is_basic_field  # no resolver and no extensions (permission classes are one)
+                and type(definition).get_result is StrawberryField.get_result
+                and definition.default_resolver is getattr and isinstance(definition.python_name, str)):
+            # strawberry's basic field: its resolver is ``getattr(source, field.python_name)``; any other
+            # field (permissions, extensions, a subclass with its own get_result) runs strawberry's resolver
             plan.kind = _ATTR
             plan.attr = definition.python_name
         node = plan.nodes[0]

@@ -12,7 +12,8 @@ import pytest
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from strawberry.dataloader import DataLoader
-from strawberry.extensions import ParserCache, SchemaExtension
+from strawberry.extensions import FieldExtension, ParserCache, SchemaExtension
+from strawberry.permission import BasePermission
 from strawberry.types import ExecutionResult
 
 from hub.config import Settings
@@ -107,8 +108,31 @@ PETS = {"1": [Pet(id=strawberry.ID("p1"), name="Rex", colour=Colour.RED)],
         "3": [Pet(id=strawberry.ID("p2"), name="Tom", colour=Colour.BLUE)]}
 
 
+class Deny(BasePermission):
+    message = "denied"
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return False
+
+
+class Shout(FieldExtension):
+    def resolve(self, next_: Any, source: Any, info: strawberry.Info, **kwargs: Any) -> Any:
+        return str(next_(source, info, **kwargs)).upper()
+
+
+@strawberry.type
+class Guarded:
+    secret: str | None = strawberry.field(default="top secret", permission_classes=[Deny])
+    loud: str = strawberry.field(default="quiet", extensions=[Shout()])
+    plain: str = "plain"
+
+
 @strawberry.type
 class Query:
+    @strawberry.field
+    def guarded(self) -> Guarded:
+        return Guarded()
+
     @strawberry.field
     def hello(self, name: str = "world") -> str:
         return f"hi {name}"
@@ -225,6 +249,14 @@ async def test_fragments_inline_fragments_and_variables() -> None:
     for variables in ({"id": "1", "p": "."}, {"id": "3"}, {"id": "9"}):
         await same(query, variables)
         await same(query, variables, schema_compiled=CACHED)
+
+
+async def test_field_permissions_and_extensions_run_on_plain_fields() -> None:
+    # A field without a resolver of its own but with permission classes or extensions is not a plain
+    # attribute: reading it straight off the object would skip the check.
+    result = await same("{ guarded { secret loud plain } }")
+    assert result.data == {"guarded": {"secret": None, "loud": "QUIET", "plain": "plain"}}
+    assert [e.message for e in result.errors or []] == ["denied"]
 
 
 async def test_skip_and_include_follow_the_variables() -> None:
