@@ -81,7 +81,8 @@ class RepositoryBase(Generic[M]):
                                   params: dict[str, Any]) -> list[M]:
         """Snapshots from a hot statement built once per shape (``build``: with a named ``bindparam`` for
         each of ``params``), compiled once and run on the driver (``hub.db.driver``)."""
-        key = (type(self), shape, self._shape_key())
+        # The model too: a repository class may be built for several tables (SubmissionRepository).
+        key = (type(self), self.model, shape, self._shape_key())
         prepared = _PREPARED.get(key)
         if prepared is None:
             statement = build()
