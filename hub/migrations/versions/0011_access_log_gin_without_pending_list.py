@@ -24,6 +24,8 @@ INDEXES = ('ix_access_logs_person_ids', 'ix_access_logs_household_ids')
 def upgrade() -> None:
     for name in INDEXES:
         op.execute(f'ALTER INDEX {name} SET (fastupdate = off)')
+        # What is already pending stays pending until merged: merge it now, not in some later insert.
+        op.execute(f"SELECT gin_clean_pending_list('{name}'::regclass)")
 
 
 def downgrade() -> None:
