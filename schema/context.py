@@ -45,9 +45,15 @@ class Context:
         async with self._session_lock:
             if self._session is None:
                 # The transaction begins with the first statement (autobegin), the scope's when signed in.
-                self._session = self.sessionmaker()
+                session = self.sessionmaker()
                 if self.principal is not None:
-                    await set_scope(self._session, self.principal)
+                    try:
+                        await set_scope(session, self.principal)
+                    except BaseException:
+                        # Never keep a session whose scope was not set: the next read opens a new one.
+                        await session.close()
+                        raise
+                self._session = session
             yield self._session
 
     async def close(self) -> None:

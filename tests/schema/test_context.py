@@ -1,0 +1,36 @@
+"""The request's read session always carries the caller's scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+import schema.context
+from hub.config import Settings
+from hub.db.engine import make_sessionmaker
+from schema.context import Context
+from tests.fixtures.read_api import principal
+
+
+async def test_a_session_whose_scope_could_not_be_set_is_not_kept(
+    settings: Settings, connection: AsyncConnection, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    context = Context(request=None, response=None, settings=settings, sessionmaker=make_sessionmaker(connection),
+                      principal=principal("33.14.01"))
+    real = schema.context.set_scope
+
+    async def failing(session: Any, who: Any) -> None:
+        raise ConnectionError("lost the connection while setting the scope")
+
+    monkeypatch.setattr(schema.context, "set_scope", failing)
+    with pytest.raises(ConnectionError):
+        async with context.read_session():
+            pass
+    monkeypatch.setattr(schema.context, "set_scope", real)
+    async with context.read_session() as session:  # a new session, this time scoped
+        scope = (await session.execute(text("SELECT current_setting('slrt.scope', true)"))).scalar()
+    await context.close()
+    assert scope == "33.14.01"
