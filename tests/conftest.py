@@ -26,7 +26,7 @@ from hub.db.engine import make_sessionmaker, set_scope
 from hub.db.migrate import upgrade
 from hub.regions.loader import load_regions
 
-pytest_plugins = ["tests.fixtures.factories"]
+pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.statements"]
 
 
 def _server_url() -> str:

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.principal import Role
 from hub.audit.repository import AccessLogRepository
 from hub.models import AccessLog, Household, Person
 from schema.ids import to_global_id
+from tests.fixtures.statements import StatementCounter
 
 # Arranged entries live in 2001, so the entries the auditor's own queries add (logged now) stay out.
 T0 = datetime(2001, 1, 1, tzinfo=UTC)
@@ -29,23 +30,6 @@ LOGS = """query Logs($first: Int, $after: String, $filter: AccessLogFilterInput)
     edges { cursor node { operationName } }
   }
 }"""
-
-
-class Statements:
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
-            self.seen.append(statement)
-
-
-@pytest.fixture
-def statements(app_engine: AsyncEngine) -> Iterator[Statements]:
-    counter = Statements()
-    event.listen(app_engine.sync_engine, "before_cursor_execute", counter)
-    yield counter
-    event.remove(app_engine.sync_engine, "before_cursor_execute", counter)
 
 
 @pytest.fixture
@@ -131,14 +115,14 @@ async def test_household_filter_takes_a_typed_global_id(
 
 
 async def test_first_above_100_is_refused_before_any_sql(
-        auditor: Callable[..., Any], log: tuple[Household, Person], statements: Statements) -> None:
-    statements.seen.clear()
+        auditor: Callable[..., Any], log: tuple[Household, Person], statements: StatementCounter) -> None:
+    statements.statements.clear()
     body = await auditor(first=101)
     assert body["data"] is None
     assert [(e["extensions"]["code"], e["path"], e["extensions"]["field"]) for e in body["errors"]] == [
         ("PAGE_TOO_LARGE", ["accessLogs"], "first")]
     # Only the refusal's own access-log entry.
-    assert [s.split("(")[0].strip() for s in statements.seen] == ["INSERT INTO access_logs"]
+    assert [s.split("(")[0].strip() for s in statements.statements] == ["INSERT INTO access_logs"]
     assert names(await auditor(first=100, filter=WINDOW)) == [f"op-{i}" for i in range(6, -1, -1)]
 
 
@@ -161,15 +145,15 @@ async def test_a_cursor_this_list_did_not_issue_is_refused(
 
 
 async def test_total_count_costs_one_statement_and_only_when_selected(
-        auditor: Callable[..., Any], log: tuple[Household, Person], statements: Statements) -> None:
+        auditor: Callable[..., Any], log: tuple[Household, Person], statements: StatementCounter) -> None:
     query = """query($filter: AccessLogFilterInput) { accessLogs(filter: $filter) { %s nodes { id } } }"""
     by_nik = {**WINDOW, "personNik": "3314015001010042"}
     counts = {}
     for selected in ("", "totalCount"):
-        statements.seen.clear()
+        statements.statements.clear()
         body = await auditor(query % selected, filter=by_nik)
         assert len(body["data"]["accessLogs"]["nodes"]) == 2
-        counts[selected] = len(statements.seen)
+        counts[selected] = len(statements.statements)
     # Scope, the NIK's person ids, the page (+ the count); + the auditor's own access-log entry.
     assert counts == {"": 3 + 1, "totalCount": 4 + 1}
 

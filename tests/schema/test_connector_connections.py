@@ -4,33 +4,25 @@ any SQL, bad cursors, and an admin of another regency seeing nothing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy import event, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
-from starlette.requests import Request
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from auth.principal import Principal, RegionScope, Role
 from hub.config import Settings
 from hub.models import AccessLog, Connector, OutboxMessage, OutboxStatus, QuarantinedRecord, RunStatus, SyncRun
 from hub.sync.engine import region_columns
 from hub.sync.secrets import seal
-from schema.app import create_app
 from schema.ids import to_global_id
 from schema.types.common import encode_cursor, encode_keyset_cursor
+from tests.fixtures.connector_api import Api, connector_api
+from tests.fixtures.statements import StatementCounter
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SECRET = "conn3-secret-key-7f1c"  # stored sealed; must never come back
-PRINCIPALS = {
-    "sragen-it": Principal("it-1", Role.district_it_admin, RegionScope.of("33.14")),
-    "karanganyar-it": Principal("it-2", Role.district_it_admin, RegionScope.of("33.13")),
-    "national-it": Principal("it-n", Role.district_it_admin, RegionScope.national()),
-    "facilitator": Principal("f-1", Role.facilitator, RegionScope.of("33.14.01.2001")),
-}
 
 CONNECTORS = """query($first: Int, $after: String, $filter: ConnectorFilterInput) {
   connectors(first: $first, after: $after, filter: $filter) {
@@ -47,45 +39,12 @@ OUTBOX = """query($first: Int, $after: String, $filter: OutboxFilterInput) {
     totalCount pageInfo { hasNextPage hasPreviousPage endCursor } nodes { id topic status villageCode } } }"""
 
 
-class Api:
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-        self.texts: list[str] = []
-
-    async def __call__(self, who: str, query: str, **variables: Any) -> dict[str, Any]:
-        response = await self.client.post("/graphql", json={"query": query, "variables": variables},
-                                          headers={"X-Test-Principal": who})
-        assert response.status_code == 200, response.text
-        self.texts.append(response.text)
-        return dict(response.json())
-
-
 @pytest.fixture
 async def api(settings: Settings, connection: AsyncConnection) -> AsyncIterator[Api]:
-    async def authenticate(request: Request) -> Principal | None:
-        return PRINCIPALS.get(request.headers.get("X-Test-Principal", ""))
-
-    app = create_app(settings, bind=connection, authenticate=authenticate)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://hub.test") as client:
-        yield Api(client)
+    async with connector_api(settings, connection) as api:
+        yield api
 
 
-class Statements:
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
-            self.seen.append(statement)
-
-
-@pytest.fixture
-def statements(app_engine: AsyncEngine) -> Iterator[Statements]:
-    counter = Statements()
-    event.listen(app_engine.sync_engine, "before_cursor_execute", counter)
-    yield counter
-    event.remove(app_engine.sync_engine, "before_cursor_execute", counter)
 
 
 async def connector(session: AsyncSession, settings: Settings, name: str, region: str | None, *,
@@ -264,17 +223,17 @@ async def test_outbox_pages_newest_first_with_status_and_topic_filters(api: Api,
     (QUARANTINE, ["connector", "quarantine"], True),
 ])
 async def test_first_above_100_is_refused_before_any_sql(
-        api: Api, session: AsyncSession, settings: Settings, statements: Statements, query: str, path: list[str],
+        api: Api, session: AsyncSession, settings: Settings, statements: StatementCounter, query: str, path: list[str],
         nested: bool) -> None:
     mine = await connector(session, settings, "siks-sragen", "33.14")
     connector_id = to_global_id("Connector", mine.id)
     variables = {"id": connector_id} if nested else {}
-    statements.seen.clear()
+    statements.statements.clear()
     body = await api("sragen-it", query, first=101, **variables)
     assert [(e["extensions"]["code"], e["path"]) for e in body["errors"]] == [("PAGE_TOO_LARGE", path)]
     assert body["data"] == ({"connector": None} if nested else None)
     listed = ("sync_runs", "quarantine", "outbox", "FROM connectors")
-    touching = [s for s in statements.seen if any(table in s for table in listed)]
+    touching = [s for s in statements.statements if any(table in s for table in listed)]
     # A nested list's connector is looked up (by the parent field) before the list refuses the page.
     assert len(touching) == (1 if nested else 0), touching
     if nested:

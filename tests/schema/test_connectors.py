@@ -8,23 +8,15 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
-from starlette.requests import Request
 
-from auth.principal import Principal, RegionScope, Role
 from hub.config import Settings
 from mocks.server import SYSTEMS, MockConfig, MockSystems
-from schema.app import create_app
 from schema.ids import from_global_id
+from tests.fixtures.connector_api import Api, connector_api
 
 SECRET = "siks-dev-key"  # the mock's key: a secret the hub must never echo
-PRINCIPALS = {
-    "sragen-it": Principal("it-1", Role.district_it_admin, RegionScope.of("33.14")),
-    "karanganyar-it": Principal("it-2", Role.district_it_admin, RegionScope.of("33.13")),
-    "facilitator": Principal("f-1", Role.facilitator, RegionScope.of("33.14.01.2001")),
-}
 RUN = """mutation($id: ID!) { runSync(id: $id, full: true) { __typename
     ... on SyncRun { id status fetched inserted } ... on UserError { code message } } }"""
 TEST = "mutation($id: ID!) { testConnection(id: $id) { ... on ConnectionTest { ok message } } }"
@@ -51,17 +43,6 @@ class RecordingQueue:
         self.deferred.append((connector_id, run_id, full))
 
 
-class Api:
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-        self.texts: list[str] = []
-
-    async def __call__(self, who: str, query: str, **variables: Any) -> dict[str, Any]:
-        response = await self.client.post("/graphql", json={"query": query, "variables": variables},
-                                          headers={"X-Test-Principal": who})
-        self.texts.append(response.text)
-        return dict(response.json())
-
 
 @pytest.fixture
 def queue() -> RecordingQueue:
@@ -70,13 +51,8 @@ def queue() -> RecordingQueue:
 
 @pytest.fixture
 async def api(settings: Settings, connection: AsyncConnection, queue: RecordingQueue) -> AsyncIterator[Api]:
-    async def authenticate(request: Request) -> Principal | None:
-        return PRINCIPALS.get(request.headers.get("X-Test-Principal", ""))
-
-    app = create_app(settings, bind=connection, authenticate=authenticate, sync_queue=queue)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://hub.test") as client:
-        yield Api(client)
+    async with connector_api(settings, connection, sync_queue=queue) as api:
+        yield api
 
 
 def siks_input(mocks: MockSystems, **overrides: Any) -> dict[str, Any]:
@@ -155,14 +131,8 @@ async def test_private_addresses_are_refused_when_the_setting_says_so(
         settings: Settings, connection: AsyncConnection, mocks: MockSystems) -> None:
     strict = settings.model_copy(update={"connector_allow_private_urls": False})
 
-    async def authenticate(request: Request) -> Principal | None:
-        return PRINCIPALS["sragen-it"]
-
-    app = create_app(strict, bind=connection, authenticate=authenticate)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://hub.test") as client:
-        response = await client.post("/graphql", json={"query": CREATE, "variables": {"input": siks_input(mocks)}})
-    result = response.json()["data"]["createConnector"]
+    async with connector_api(strict, connection) as api:
+        result = (await api("sragen-it", CREATE, input=siks_input(mocks)))["data"]["createConnector"]
     assert result["code"] == "INVALID_INPUT"
     assert "private" in result["message"]
 
@@ -180,13 +150,7 @@ async def test_run_sync_without_a_reachable_queue_fails_the_run_and_says_so(
         async def defer_sync(self, connector_id: uuid.UUID, run_id: uuid.UUID, full: bool) -> None:
             raise ConnectionRefusedError("no queue")
 
-    async def authenticate(request: Request) -> Principal | None:
-        return PRINCIPALS["sragen-it"]
-
-    app = create_app(settings, bind=connection, authenticate=authenticate, sync_queue=Unreachable())
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://hub.test") as client:
-        api = Api(client)
+    async with connector_api(settings, connection, sync_queue=Unreachable()) as api:
         created = (await api("sragen-it", CREATE, input=siks_input(mocks)))["data"]["createConnector"]
         for _ in range(2):  # the failed run does not block the next request
             refused = (await api("sragen-it", RUN, id=created["id"]))["data"]["runSync"]

@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from sqlalchemy import event, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from starlette.requests import Request
 
 from auth.principal import Principal, RegionScope, Role
@@ -118,20 +118,3 @@ async def api(settings: Settings, connection: AsyncConnection) -> AsyncIterator[
         yield call
 
 
-class StatementCounter:
-    """Counts the SQL statements the app sends, leaving out the savepoints of the test's transaction."""
-
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-
-    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
-            self.statements.append(statement)
-
-
-@pytest.fixture
-def statements(app_engine: AsyncEngine) -> Any:
-    counter = StatementCounter()
-    event.listen(app_engine.sync_engine, "before_cursor_execute", counter)
-    yield counter
-    event.remove(app_engine.sync_engine, "before_cursor_execute", counter)
