@@ -52,7 +52,7 @@ from schema.executor import execution_context_class
 from schema.federation import add_unresolved_hook
 from schema.observability import HubSchema, OperationObserver, RequestIdMiddleware, metrics_endpoint
 from schema.pipeline import DirectGraphQL
-from schema.protocol import BodyLimit, HubErrors, RootFieldLimiter, format_error
+from schema.protocol import GRAPHQL_RESPONSE, BodyLimit, HubErrors, RootFieldLimiter, format_error
 from schema.query import Query
 from schema.tracing import configure_tracing, tracing_extensions
 from schema.workflow import PushMutation, WorkflowMutation, WorkflowQuery
@@ -135,9 +135,6 @@ Authenticate = Callable[[Request], Awaitable[Principal | None]]
 
 async def anonymous(request: Request) -> Principal | None:
     return None
-
-
-GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
 class HubGraphQL(GraphQL[Context, None]):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from time import perf_counter
 from typing import Any
 
@@ -84,21 +84,24 @@ class OperationObserver(SchemaExtension):
         started = perf_counter()
         yield
         context = self.execution_context
-        label = operation_label(context.operation_name)
         try:
             kind = context.operation_type.value
         except Exception:  # an unparsable document has no operation type
             kind = "unknown"
-        elapsed = perf_counter() - started
-        GRAPHQL_REQUESTS.labels(label, kind).inc()
-        GRAPHQL_LATENCY.labels(label).observe(elapsed)
-        principal = getattr(context.context, "principal", None)
         result = context.result
-        codes = sorted({error_code(e) for e in (result.errors or [])}) if result is not None else []
-        log.info("graphql.operation", operation=label, operation_type=kind,
-                 subject=principal.subject if principal else None,
-                 role=principal.role.value if principal else None,
-                 duration_ms=round(elapsed * 1000, 2), error_codes=codes)
+        observe_operation(context.operation_name, kind, getattr(context.context, "principal", None),
+                          (result.errors or []) if result is not None else [], perf_counter() - started)
+
+
+def observe_operation(name: str | None, kind: str, principal: Any, errors: Iterable[GraphQLError],
+                      elapsed: float) -> None:
+    """One log line and one latency sample per GraphQL operation (strawberry's view and the direct path)."""
+    label = operation_label(name)
+    GRAPHQL_REQUESTS.labels(label, kind).inc()
+    GRAPHQL_LATENCY.labels(label).observe(elapsed)
+    log.info("graphql.operation", operation=label, operation_type=kind,
+             subject=principal.subject if principal else None, role=principal.role.value if principal else None,
+             duration_ms=round(elapsed * 1000, 2), error_codes=sorted({error_code(e) for e in errors}))
 
 
 class HubSchema(strawberry.federation.Schema):

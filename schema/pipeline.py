@@ -42,13 +42,12 @@ from starlette.types import Receive, Scope, Send
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from hub.metrics import GRAPHQL_LATENCY, GRAPHQL_REQUESTS, operation_label
 from schema.audit import Analysis, ReservedResponseNames, analyse, close_reads, record_operation
 from schema.context import Context
-from schema.observability import error_code, log
-from schema.protocol import format_error, replay
+from schema.observability import observe_operation
+from schema.protocol import GRAPHQL_RESPONSE, format_error, replay
 
-GRAPHQL_RESPONSE = b"application/graphql-response+json"
+GRAPHQL_RESPONSE_BYTES = GRAPHQL_RESPONSE.encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,23 +163,13 @@ class DirectGraphQL:
         finally:
             await close_reads(context)
         if prepared.operations:  # as strawberry's view: a document that did not parse is not counted
-            self._observe(name, kind, principal, errors, perf_counter() - started)
+            observe_operation(name, kind, principal, errors, perf_counter() - started)
         if errors:
             body["errors"] = [format_error(e).formatted for e in errors]
-        media_type = GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else b"application/json"
+        media_type = GRAPHQL_RESPONSE_BYTES if GRAPHQL_RESPONSE_BYTES in accept else b"application/json"
         # With the GraphQL response media type, a request that never executed is a client error.
         status = 400 if media_type != b"application/json" and "data" not in body else 200
         return status, media_type, orjson.dumps(body)
-
-    @staticmethod
-    def _observe(name: str | None, kind: str, principal: Any, errors: list[GraphQLError], elapsed: float) -> None:
-        """One log line and one latency sample per operation, as ``OperationObserver`` writes them."""
-        label = operation_label(name)
-        GRAPHQL_REQUESTS.labels(label, kind).inc()
-        GRAPHQL_LATENCY.labels(label).observe(elapsed)
-        log.info("graphql.operation", operation=label, operation_type=kind,
-                 subject=principal.subject if principal else None, role=principal.role.value if principal else None,
-                 duration_ms=round(elapsed * 1000, 2), error_codes=sorted({error_code(e) for e in errors}))
 
 
 def _single_operation(body: bytes) -> tuple[str, dict[str, Any] | None, str | None] | None:

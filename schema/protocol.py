@@ -30,6 +30,9 @@ from hub.errors import HubError
 
 logger = logging.getLogger("slrt.api")
 
+# GraphQL over HTTP's own response media type, answered when the client asks for it.
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
 GENERIC_MESSAGE = "Internal error. Quote the error id when reporting it."
 
 
