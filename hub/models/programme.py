@@ -90,10 +90,13 @@ class Enrolment(UUIDPk, RegionScoped, Provenance, Timestamps, Base):
     __table_args__ = (
         UniqueConstraint("programme_id", "source_system", "source_record_id",
                          name="uq_enrolments_natural_key"),
-        Index("ix_enrolments_programme_status", "programme_id", "status"),
+        # A programme's enrolments are paged in id order (with or without a status filter): a page is
+        # a range of one of these, not a scan of the primary key filtered by programme (migration 0012).
+        Index("ix_enrolments_programme_page", "programme_id", "id"),
+        Index("ix_enrolments_programme_status", "programme_id", "status", "id"),
     )
 
-    programme_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("programmes.id"), index=True)
+    programme_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("programmes.id"))
     household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"),
                                                     index=True)
     family_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("families.id", ondelete="CASCADE"))

@@ -138,3 +138,25 @@ async def test_revision_0011_turns_the_access_log_gin_pending_list_off(database_
         async with engine.connect() as conn:
             assert [tuple(r) for r in await conn.execute(options)] == [
                 ("ix_access_logs_household_ids", None), ("ix_access_logs_person_ids", None)]
+
+
+async def test_revision_0012_adds_the_page_order_indexes(database_urls: dict[str, str]) -> None:
+    """0012: a programme's enrolments and a region's households are paged off an index in page order; its
+    downgrade restores the indexes it replaced."""
+    indexes = text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('enrolments', 'households') "
+                   "AND (indexname LIKE 'ix_enrolments_programme%' OR indexname LIKE 'ix_households_%_updated') "
+                   "ORDER BY indexname")
+    async with scratch_database(database_urls) as (url, engine):
+        await asyncio.to_thread(upgrade, url, "0012")
+        async with engine.connect() as conn:
+            found = {row.indexname: row.indexdef.partition(" USING btree ")[2] for row in await conn.execute(indexes)}
+        assert found == {"ix_enrolments_programme_page": "(programme_id, id)",
+                         "ix_enrolments_programme_status": "(programme_id, status, id)",
+                         "ix_households_district_updated": "(district_code, updated_at, id)",
+                         "ix_households_village_updated": "(village_code, updated_at, id)"}
+
+        await asyncio.to_thread(downgrade, url, "0011")
+        async with engine.connect() as conn:
+            found = {row.indexname: row.indexdef.partition(" USING btree ")[2] for row in await conn.execute(indexes)}
+        assert found == {"ix_enrolments_programme_id": "(programme_id)",
+                         "ix_enrolments_programme_status": "(programme_id, status)"}

@@ -1,0 +1,42 @@
+"""page-order indexes: a programme's enrolments by id, a village's or district's households by last change
+
+A programme's enrolments are paged in id order. With only ``(programme_id)`` and ``(programme_id,
+status)`` to choose from, PostgreSQL read the primary key in id order and filtered by programme:
+for a programme holding 1 % of the enrolments of benchmarks.api's population (100,000 households)
+a page of 100 took ~51 ms (16,379 rows read and thrown away); it grows with the table.
+``(programme_id, id)`` and ``(programme_id, status, id)`` make a page a range of an index.
+``(programme_id)`` alone is then a prefix of the first, so it goes.
+
+The household list's default order is newest change first. Filtered to a village, PostgreSQL
+fetched all of the village's households (~480 here) and sorted them for every page; filtered to a
+district, ten times that. ``(village_code, updated_at, id)`` and ``(district_code, updated_at, id)``
+give the page in order (read backwards for the descending order).
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-11-25 07:45:00
+"""
+from alembic import op
+
+revision = '0012'
+down_revision = '0011'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index('ix_enrolments_programme_page', 'enrolments', ['programme_id', 'id'])
+    op.drop_index('ix_enrolments_programme_id', table_name='enrolments')
+    op.drop_index('ix_enrolments_programme_status', table_name='enrolments')
+    op.create_index('ix_enrolments_programme_status', 'enrolments', ['programme_id', 'status', 'id'])
+    op.create_index('ix_households_village_updated', 'households', ['village_code', 'updated_at', 'id'])
+    op.create_index('ix_households_district_updated', 'households', ['district_code', 'updated_at', 'id'])
+
+
+def downgrade() -> None:
+    op.drop_index('ix_households_district_updated', table_name='households')
+    op.drop_index('ix_households_village_updated', table_name='households')
+    op.drop_index('ix_enrolments_programme_status', table_name='enrolments')
+    op.create_index('ix_enrolments_programme_status', 'enrolments', ['programme_id', 'status'])
+    op.create_index('ix_enrolments_programme_id', 'enrolments', ['programme_id'])
+    op.drop_index('ix_enrolments_programme_page', table_name='enrolments')
