@@ -23,12 +23,22 @@ INSERT_ENTRY = (f"INSERT INTO access_logs ({', '.join(ENTRY_COLUMNS)}) "  # noqa
                 f"VALUES ({', '.join(f'${i}' for i in range(1, len(ENTRY_COLUMNS) + 1))})")
 
 MAX_BATCH = 500  # 500 rows x 18 columns stays far below PostgreSQL's 65,535 bind parameters
+# Merge the GIN pending lists of the person and household ids after this many entries (migration 0013).
+# An entry of a households page (200 ids) takes ~5 KB of pending list: a few hundred stay far below
+# the 4 MB at which an insert would merge the list itself, inside a request's wait.
+MERGE_EVERY = 256
+MERGE_PENDING = "SELECT hub_access_logs_merge_pending()"
 
 
 class AuditWriter:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], max_batch: int = MAX_BATCH,
+                 merge_every: int | None = MERGE_EVERY) -> None:
         self.sessionmaker = sessionmaker
         self.max_batch = max_batch
+        self.merge_every = merge_every
+        self._unmerged = 0  # entries written since the last merge of the pending lists began
+        self._merge: asyncio.Task[None] | None = None
+        self.merges = 0
         self._queue: list[tuple[tuple[Any, ...], asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
         self._held: AsyncConnection | None = None  # engine-bound: one connection kept for the log
@@ -77,6 +87,7 @@ class AuditWriter:
             fresh = self._held is None
             try:
                 await self._execute(bind, rows)
+                self._merge_soon(bind, len(rows))
             except Exception:
                 await self.aclose(discard=True)
                 if fresh:
@@ -85,6 +96,7 @@ class AuditWriter:
                 # one. The batch is atomic, so a failed first try wrote nothing.
                 try:
                     await self._execute(bind, rows)
+                    self._merge_soon(bind, len(rows))
                 except BaseException:
                     await self.aclose(discard=True)
                     raise
@@ -106,9 +118,33 @@ class AuditWriter:
         else:
             await self._driver.executemany(INSERT_ENTRY, values)
 
+    def _merge_soon(self, bind: AsyncEngine, written: int) -> None:
+        """Every ``merge_every`` entries, merge the index pending lists the entries went to, in the
+        background on a connection of its own: requests only ever append to the lists (cheap), and
+        none waits for a merge. One merge at a time; entries written meanwhile count towards the next."""
+        self._unmerged += written
+        if self.merge_every is None or self._unmerged < self.merge_every:
+            return
+        if self._merge is not None and not self._merge.done():
+            return
+        self._unmerged = 0
+        self._merge = asyncio.create_task(self._merge_pending(bind))
+
+    async def _merge_pending(self, bind: AsyncEngine) -> None:
+        try:
+            async with bind.connect() as connection:
+                pages = (await connection.exec_driver_sql(MERGE_PENDING)).scalar_one()
+                await connection.commit()
+            self.merges += 1
+            log.debug("merged %s pending pages of the access log's id indexes", pages)
+        except Exception:  # the next merge tries again; an insert merges a list that grows too long
+            log.warning("could not merge the access log's GIN pending lists", exc_info=True)
+
     async def aclose(self, *, discard: bool = False) -> None:
         """Give the kept connection back (app shutdown), or, after a failed batch, ``discard`` it so the
         pool does not hand the same broken connection out again."""
+        if not discard and self._merge is not None:
+            await self._merge  # at shutdown: let a merge that began finish (it logs its own failure)
         held, self._held, self._driver = self._held, None, None
         if held is not None:
             try:

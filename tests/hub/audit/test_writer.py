@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import pytest
@@ -99,3 +100,34 @@ async def test_a_cancelled_waiter_leaves_its_batch_intact(app_engine: AsyncEngin
     found = (await owner_session.execute(
         select(AccessLog.operation_name).where(AccessLog.operation_name.in_(names)))).scalars().all()
     assert sorted(found) == names
+
+
+PENDING_PAGES = text("SELECT gin_clean_pending_list('ix_access_logs_person_ids'::regclass)"
+                     " + gin_clean_pending_list('ix_access_logs_household_ids'::regclass)")
+
+
+async def _write_entries_with_ids(writer: AuditWriter, count: int) -> None:
+    for n in range(count):
+        await writer.write(Access(principal=None, outcome="allowed", operation_name=f"merge-{n}",
+                                  person_ids=[uuid.uuid4() for _ in range(150)],
+                                  household_ids=[uuid.uuid4() for _ in range(50)]))
+
+
+async def test_the_writer_merges_the_id_index_pending_lists_in_the_background(
+        app_engine: AsyncEngine, owner_session: AsyncSession) -> None:
+    # Entries only append to the GIN pending lists (migration 0013); every ``merge_every`` entries the
+    # writer merges them on a connection of its own, so no insert ever has to.
+    await owner_session.execute(PENDING_PAGES)  # start from empty lists
+
+    unmerged = AuditWriter(make_sessionmaker(app_engine), merge_every=None)
+    await _write_entries_with_ids(unmerged, 6)
+    await unmerged.aclose()
+    assert unmerged.merges == 0
+    # Without a merge the entries stay in the pending lists (the owner's merge here empties them again).
+    assert (await owner_session.execute(PENDING_PAGES)).scalar_one() > 0
+
+    writer = AuditWriter(make_sessionmaker(app_engine), merge_every=6)
+    await _write_entries_with_ids(writer, 6)  # the sixth entry's batch starts a merge of all six
+    await writer.aclose()  # waits for a merge that began
+    assert writer.merges == 1
+    assert (await owner_session.execute(PENDING_PAGES)).scalar_one() == 0

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from hub.config import APP_DB_ROLE
 from hub.db.embedded import ensure_database
 from hub.db.migrate import downgrade, head_revision, upgrade
 
@@ -160,3 +161,28 @@ async def test_revision_0012_adds_the_page_order_indexes(database_urls: dict[str
             found = {row.indexname: row.indexdef.partition(" USING btree ")[2] for row in await conn.execute(indexes)}
         assert found == {"ix_enrolments_programme_id": "(programme_id)",
                          "ix_enrolments_programme_status": "(programme_id, status)"}
+
+
+async def test_revision_0013_turns_the_pending_list_on_with_a_merge_the_app_may_run(
+        database_urls: dict[str, str]) -> None:
+    """0013: both GIN indexes of the access log with fastupdate on, and a merge function only the app role
+    (besides the owner) may execute; its downgrade restores 0011's settings and drops the function."""
+    options = text("SELECT relname, reloptions FROM pg_class WHERE relname IN "
+                   "('ix_access_logs_person_ids', 'ix_access_logs_household_ids') ORDER BY relname")
+    grantees = text("SELECT array_agg(DISTINCT grantee::regrole::text ORDER BY grantee::regrole::text) "
+                    "FROM pg_proc, aclexplode(proacl) WHERE proname = 'hub_access_logs_merge_pending' "
+                    "AND privilege_type = 'EXECUTE' AND grantee <> proowner")
+    async with scratch_database(database_urls) as (url, engine):
+        await asyncio.to_thread(upgrade, url, "0013")
+        async with engine.connect() as conn:
+            assert [tuple(r) for r in await conn.execute(options)] == [
+                ("ix_access_logs_household_ids", ["fastupdate=on"]), ("ix_access_logs_person_ids", ["fastupdate=on"])]
+            assert await conn.scalar(grantees) == [APP_DB_ROLE]  # not PUBLIC
+            assert await conn.scalar(text("SELECT hub_access_logs_merge_pending()")) == 0
+
+        await asyncio.to_thread(downgrade, url, "0012")
+        async with engine.connect() as conn:
+            assert [tuple(r) for r in await conn.execute(options)] == [
+                ("ix_access_logs_household_ids", ["fastupdate=off"]), ("ix_access_logs_person_ids", ["fastupdate=off"])]
+            assert await conn.scalar(text(
+                "SELECT count(*) FROM pg_proc WHERE proname = 'hub_access_logs_merge_pending'")) == 0
