@@ -63,6 +63,57 @@ async def run(session: AsyncSession, sql: str, args: Sequence[Any]) -> list[Any]
             raise
 
 
+class _Begun:
+    """What SQLAlchemy's asyncpg adapter keeps (``_transaction``, else an asyncpg ``Transaction``) for a
+    transaction that ``begin`` began: the adapter only ever ends it, by ``commit()`` or ``rollback()``."""
+
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+
+    async def commit(self) -> None:
+        await self._connection.execute("COMMIT")
+
+    async def rollback(self) -> None:
+        await self._connection.execute("ROLLBACK")
+
+
+async def begin(session: AsyncSession, statement: str) -> bool:
+    """Begin the session's transaction with ``statement`` (SQL without parameters) as its first
+    statement, in one round trip: ``BEGIN; <statement>`` as one simple query.
+
+    Otherwise the adapter sends BEGIN on its own before the first statement, a round trip of its own on
+    every request. The transaction is then the adapter's to end, as any other (commit, rollback, the
+    pool's reset). False, with nothing sent, when the session's transaction has already begun, or when
+    the adapter would begin it otherwise (an isolation level, read only, deferrable, autocommit): the
+    caller runs its statement with ``run``."""
+    connection, adapted = await _connection(session)
+    if (adapted._transaction is not None or adapted.isolation_level is not None or adapted.readonly
+            or adapted.deferrable):
+        return False
+    sql = "BEGIN; " + statement
+    async with adapted._execute_mutex:
+        if adapted._transaction is not None:  # a sibling's statement began it meanwhile
+            return False
+        dispatch = connection.dispatch.before_cursor_execute
+        if dispatch:
+            for listener in dispatch:
+                listener(connection, None, sql, (), None, False)
+        asyncpg_connection = adapted._connection
+        adapted._transaction = _Begun(asyncpg_connection)
+        try:
+            await asyncpg_connection.execute(sql)
+        except BaseException as error:
+            if not asyncpg_connection.is_in_transaction():
+                adapted._transaction = None  # BEGIN did not happen: nothing to end
+            # else BEGIN happened and the statement failed: the adapter's rollback ends it
+            if isinstance(error, Exception):
+                adapted._handle_exception(error)  # the same translation as SQLAlchemy's (raises)
+            raise
+    return True
+
+
 class _Variant:
     """The SQL for one set of IN-list lengths, and where each ``$n`` value comes from."""
 
