@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import greenlet_spawn
 
 _VARIANTS_MAX = 256
 _DRIVER = "hub.db.driver"  # session.info key: (session transaction, Connection, adapted asyncpg connection)
@@ -38,8 +39,8 @@ async def _connection(session: AsyncSession) -> tuple[Connection, Any]:
     cached = sync.info.get(_DRIVER)
     if cached is not None and cached[0] is sync._transaction and cached[1].in_transaction():
         return cached[1], cached[2]
-    connection = (await session.connection()).sync_connection
-    assert connection is not None
+    # What ``session.connection()`` does, less the ``AsyncConnection`` proxy it makes (unused here).
+    connection = await greenlet_spawn(sync.connection)
     adapted = connection.connection.dbapi_connection
     sync.info[_DRIVER] = (sync._transaction, connection, adapted)
     return connection, adapted
