@@ -6,6 +6,7 @@ import datetime
 import io
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -190,3 +191,11 @@ def test_the_request_logger_follows_reconfiguration() -> None:
     assert [e["event"] for e in lines(first)] == ["probe.one"]
     assert [e["event"] for e in lines(second)] == ["probe.two", "probe.four"]
     assert [e["event"] for e in captured] == ["probe.three"]
+
+
+def test_generated_request_ids_are_uuid4_hex() -> None:
+    ids = {observability.new_request_id() for _ in range(200)}
+    assert len(ids) == 200
+    for request_id in ids:
+        parsed = uuid.UUID(hex=request_id)
+        assert (parsed.version, parsed.variant, parsed.hex) == (4, uuid.RFC_4122, request_id)
