@@ -10,6 +10,7 @@ from starlette.requests import Request
 
 from auth.principal import Principal
 from hub.config import Settings
+from hub.db import driver
 from hub.db.engine import set_scope
 from hub.errors import HubError
 from hub.sync.service import SyncQueue
@@ -51,7 +52,7 @@ class Context:
         self.loaders.clear()
         if self._session is not None:
             session, self._session = self._session, None
-            await session.close()
+            await driver.close(session)
 
 
 class _ReadSession:

@@ -115,6 +115,39 @@ async def begin(session: AsyncSession, statement: str) -> bool:
     return True
 
 
+async def close(session: AsyncSession) -> None:
+    """``await session.close()``, without its greenlet for a session whose transaction ``begin`` began.
+
+    ``AsyncSession.close`` runs the sync close in a new greenlet so that the adapter can await its
+    ROLLBACK from inside it. Here the ROLLBACK is awaited first, straight on asyncpg (what the adapter's
+    rollback does), after which the sync close has nothing left to await (the adapter's rollback and the
+    pool's reset see no transaction): it runs as a plain call. Any other session (a transaction the
+    adapter began, a connection shared with a test, a failed ROLLBACK) is closed by ``session.close()``.
+    tests/hub/db/test_begin.py checks the connection comes back to the pool clean either way."""
+    sync = session.sync_session
+    cached = sync.info.get(_DRIVER)
+    adapted = cached[2] if cached is not None and cached[0] is sync._transaction else None
+    if adapted is None or type(adapted._transaction) is not _Begun:
+        await session.close()
+        return
+    async with adapted._execute_mutex:
+        transaction = adapted._transaction
+        if type(transaction) is not _Begun:
+            ended = False
+        else:
+            try:
+                await transaction.rollback()
+            except Exception:
+                ended = False  # the adapter's own rollback, in session.close(), tries again and reports it
+            else:
+                adapted._transaction = None
+                ended = True
+    if ended:
+        sync.close()
+    else:
+        await session.close()
+
+
 class _Variant:
     """The SQL for one set of IN-list lengths, and where each ``$n`` value comes from."""
 

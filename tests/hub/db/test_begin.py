@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from auth.principal import Principal, RegionScope, Role
 from hub.db import driver
@@ -56,7 +56,12 @@ async def given_back_clean(engine: AsyncEngine) -> bool:
     return idle and setting in (None, "")
 
 
-async def test_the_scope_goes_with_begin_and_dies_with_the_transaction(engine: AsyncEngine) -> None:
+async def test_the_scope_goes_with_begin_and_dies_with_the_transaction(
+        engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def not_here(self: AsyncSession) -> None:
+        raise AssertionError("driver.close ends a transaction begin began without AsyncSession.close")
+
+    monkeypatch.setattr(AsyncSession, "close", not_here)
     session = make_sessionmaker(engine)()
     with sent(engine) as statements:
         await set_scope(session, manager("33.14", "35"))
@@ -67,7 +72,20 @@ async def test_the_scope_goes_with_begin_and_dies_with_the_transaction(engine: A
     assert len(statements) == 3
     assert scope == "33.14,35"
     assert rows[0][0] == "33.14,35"
-    await session.close()
+    await driver.close(session)  # the ROLLBACK on asyncpg, then SQLAlchemy's close with nothing to await
+    assert session.sync_session._transaction is None
+    assert await given_back_clean(engine)
+    # The session is closed as session.close() closes it: usable again, with a new transaction.
+    await set_scope(session, manager("33"))
+    assert (await session.execute(text("SELECT current_setting('slrt.scope', true)"))).scalar() == "33"
+    await driver.close(session)
+    assert await given_back_clean(engine)
+
+
+async def test_a_transaction_the_adapter_began_is_closed_by_sqlalchemy(engine: AsyncEngine) -> None:
+    session = make_sessionmaker(engine)()
+    await driver.run(session, "SELECT set_config('slrt.scope', '33', true)", [])  # no scope: the adapter's BEGIN
+    await driver.close(session)
     assert await given_back_clean(engine)
 
 
@@ -89,7 +107,7 @@ async def test_a_failed_first_statement_is_rolled_back_on_close(engine: AsyncEng
     session = make_sessionmaker(engine)()
     with pytest.raises(Exception, match="division by zero"):  # the adapter's error, as from ``driver.run``
         await driver.begin(session, "SELECT 1/0")
-    await session.close()
+    await driver.close(session)
     assert await given_back_clean(engine)
 
 
