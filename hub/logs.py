@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 import traceback
 from typing import IO, Any
 
@@ -32,6 +33,28 @@ def _exception_without_values(logger: WrappedLogger, method: str, event: EventDi
         if exc_type is not None:
             event["exc_type"] = f"{exc_type.__module__}.{exc_type.__qualname__}"
             event["stack"] = [f"{f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(tb)]
+    return event
+
+
+_second: tuple[int, str] = (-1, "")  # the last second stamped, as text
+
+
+def iso_utc(ns: int) -> str:
+    """``ns`` (nanoseconds since the epoch) as structlog's ``TimeStamper(fmt="iso", utc=True)`` writes it:
+    ``datetime.isoformat`` of the instant to the microsecond (floored, as ``datetime.now``), ``Z`` for UTC.
+
+    The text of the second is made once per second, not once per line (two lines per request)."""
+    global _second
+    seconds, rest = divmod(ns, 1_000_000_000)
+    second = _second
+    if second[0] != seconds:
+        second = _second = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
+    micro = rest // 1000
+    return f"{second[1]}.{micro:06d}Z" if micro else f"{second[1]}Z"  # isoformat leaves out zero microseconds
+
+
+def _timestamp(logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
+    event["timestamp"] = iso_utc(time.time_ns())
     return event
 
 
@@ -87,8 +110,7 @@ def configure_logging(level: str = "INFO", stream: IO[str] | None = None) -> log
     handler = logging.StreamHandler(stream or sys.stderr)
     structlog.configure(
         processors=[structlog.contextvars.merge_contextvars, structlog.stdlib.add_logger_name,
-                    structlog.stdlib.add_log_level, structlog.processors.TimeStamper(fmt="iso", utc=True),
-                    _exception_without_values, _render],
+                    structlog.stdlib.add_log_level, _timestamp, _exception_without_values, _render],
         logger_factory=lambda *args: _JsonLines(handler, args[0] if args else None),
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         cache_logger_on_first_use=False,
@@ -125,3 +147,36 @@ def configure_logging(level: str = "INFO", stream: IO[str] | None = None) -> log
 
 def get_logger(name: str) -> Any:
     return structlog.get_logger(name)
+
+
+class HotLogger:
+    """``structlog.get_logger(name)`` for lines written on every request, without its per-call cost.
+
+    structlog's lazy logger builds a new bound logger (and a ``_JsonLines``) on every call, because
+    loggers are not cached on first use: the app's lifespan and the tests configure logging again, and
+    a cached logger would keep writing to the old stream. Here the bound logger is built once per
+    configuration: it is rebuilt whenever any part of structlog's configuration it was built from is
+    no longer the one in force (``configure_logging``, ``structlog.configure``, ``reset_defaults``,
+    ``structlog.testing.capture_logs``), so it always writes what ``structlog.get_logger`` would."""
+
+    __slots__ = ("_built_from", "_logger", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._built_from: tuple[Any, ...] = ()
+        self._logger: Any = None
+
+    def _bound(self) -> Any:
+        config = structlog.get_config()
+        current = (config["processors"], config["logger_factory"], config["wrapper_class"], config["context_class"])
+        built_from = self._built_from
+        if len(built_from) != len(current) or any(a is not b for a, b in zip(built_from, current, strict=True)):
+            self._logger = structlog.get_logger(self.name).bind()
+            self._built_from = current
+        return self._logger
+
+    def info(self, event: str, **values: Any) -> None:
+        self._bound().info(event, **values)
+
+    def error(self, event: str, **values: Any) -> None:
+        self._bound().error(event, **values)

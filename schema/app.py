@@ -264,9 +264,10 @@ def create_app(
                             # Tracing wraps strawberry's steps in spans: with it on, every request takes that path.
                             enabled=not tracing_extensions(settings))
     routes = [
+        # First: the router tries the routes in order, and nearly every request is for /graphql.
+        Route("/graphql", BodyLimit(graphql, settings.graphql_max_body_bytes), methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/graphql", BodyLimit(graphql, settings.graphql_max_body_bytes), methods=["GET", "POST"]),
         Route("/metrics", metrics_endpoint(settings)),
         Route("/oauth/token", token_endpoint, methods=["POST"]),
         *dashboard_routes(),

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +10,7 @@ from starlette.requests import Request
 
 from auth.principal import Principal
 from hub.config import Settings
+from hub.db import driver
 from hub.db.engine import set_scope
 from hub.errors import HubError
 from hub.sync.service import SyncQueue
@@ -39,22 +38,9 @@ class Context:
             raise HubError("sign in to read personal data", code="UNAUTHENTICATED")
         return self.principal
 
-    @asynccontextmanager
-    async def read_session(self) -> AsyncIterator[AsyncSession]:
+    def read_session(self) -> _ReadSession:
         """The request's read session, held exclusively for the ``async with`` block."""
-        async with self._session_lock:
-            if self._session is None:
-                # The transaction begins with the first statement (autobegin), the scope's when signed in.
-                session = self.sessionmaker()
-                if self.principal is not None:
-                    try:
-                        await set_scope(session, self.principal)
-                    except BaseException:
-                        # Never keep a session whose scope was not set: the next read opens a new one.
-                        await session.close()
-                        raise
-                self._session = session
-            yield self._session
+        return _ReadSession(self)
 
     async def close(self) -> None:
         """End the request's reads: close its session and drop its DataLoaders.
@@ -66,7 +52,40 @@ class Context:
         self.loaders.clear()
         if self._session is not None:
             session, self._session = self._session, None
-            await session.close()
+            await driver.close(session)
+
+
+class _ReadSession:
+    """``async with context.read_session() as session``: what ``async with lock: ...; yield session``
+    does, as a class (every read of every request enters one: no generator and its context manager)."""
+
+    __slots__ = ("context",)
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+    async def __aenter__(self) -> AsyncSession:
+        context = self.context
+        await context._session_lock.acquire()
+        try:
+            if context._session is None:
+                # The transaction begins with the first statement (autobegin), the scope's when signed in.
+                session = context.sessionmaker()
+                if context.principal is not None:
+                    try:
+                        await set_scope(session, context.principal)
+                    except BaseException:
+                        # Never keep a session whose scope was not set: the next read opens a new one.
+                        await session.close()
+                        raise
+                context._session = session
+        except BaseException:
+            context._session_lock.release()
+            raise
+        return context._session
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.context._session_lock.release()
 
 
 Info = strawberry.Info[Context, None]

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import greenlet_spawn
 
 _VARIANTS_MAX = 256
 _DRIVER = "hub.db.driver"  # session.info key: (session transaction, Connection, adapted asyncpg connection)
@@ -38,8 +39,8 @@ async def _connection(session: AsyncSession) -> tuple[Connection, Any]:
     cached = sync.info.get(_DRIVER)
     if cached is not None and cached[0] is sync._transaction and cached[1].in_transaction():
         return cached[1], cached[2]
-    connection = (await session.connection()).sync_connection
-    assert connection is not None
+    # What ``session.connection()`` does, less the ``AsyncConnection`` proxy it makes (unused here).
+    connection = await greenlet_spawn(sync.connection)
     adapted = connection.connection.dbapi_connection
     sync.info[_DRIVER] = (sync._transaction, connection, adapted)
     return connection, adapted
@@ -61,6 +62,90 @@ async def run(session: AsyncSession, sql: str, args: Sequence[Any]) -> list[Any]
         except Exception as error:
             adapted._handle_exception(error)  # the same translation as SQLAlchemy's (raises)
             raise
+
+
+class _Begun:
+    """What SQLAlchemy's asyncpg adapter keeps (``_transaction``, else an asyncpg ``Transaction``) for a
+    transaction that ``begin`` began: the adapter only ever ends it, by ``commit()`` or ``rollback()``."""
+
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+
+    async def commit(self) -> None:
+        await self._connection.execute("COMMIT")
+
+    async def rollback(self) -> None:
+        await self._connection.execute("ROLLBACK")
+
+
+async def begin(session: AsyncSession, statement: str) -> bool:
+    """Begin the session's transaction with ``statement`` (SQL without parameters) as its first
+    statement, in one round trip: ``BEGIN; <statement>`` as one simple query.
+
+    Otherwise the adapter sends BEGIN on its own before the first statement, a round trip of its own on
+    every request. The transaction is then the adapter's to end, as any other (commit, rollback, the
+    pool's reset). False, with nothing sent, when the session's transaction has already begun, or when
+    the adapter would begin it otherwise (an isolation level, read only, deferrable, autocommit): the
+    caller runs its statement with ``run``."""
+    connection, adapted = await _connection(session)
+    if (adapted._transaction is not None or adapted.isolation_level is not None or adapted.readonly
+            or adapted.deferrable):
+        return False
+    sql = "BEGIN; " + statement
+    async with adapted._execute_mutex:
+        if adapted._transaction is not None:  # a sibling's statement began it meanwhile
+            return False
+        dispatch = connection.dispatch.before_cursor_execute
+        if dispatch:
+            for listener in dispatch:
+                listener(connection, None, sql, (), None, False)
+        asyncpg_connection = adapted._connection
+        adapted._transaction = _Begun(asyncpg_connection)
+        try:
+            await asyncpg_connection.execute(sql)
+        except BaseException as error:
+            if not asyncpg_connection.is_in_transaction():
+                adapted._transaction = None  # BEGIN did not happen: nothing to end
+            # else BEGIN happened and the statement failed: the adapter's rollback ends it
+            if isinstance(error, Exception):
+                adapted._handle_exception(error)  # the same translation as SQLAlchemy's (raises)
+            raise
+    return True
+
+
+async def close(session: AsyncSession) -> None:
+    """``await session.close()``, without its greenlet for a session whose transaction ``begin`` began.
+
+    ``AsyncSession.close`` runs the sync close in a new greenlet so that the adapter can await its
+    ROLLBACK from inside it. Here the ROLLBACK is awaited first, straight on asyncpg (what the adapter's
+    rollback does), after which the sync close has nothing left to await (the adapter's rollback and the
+    pool's reset see no transaction): it runs as a plain call. Any other session (a transaction the
+    adapter began, a connection shared with a test, a failed ROLLBACK) is closed by ``session.close()``.
+    tests/hub/db/test_begin.py checks the connection comes back to the pool clean either way."""
+    sync = session.sync_session
+    cached = sync.info.get(_DRIVER)
+    adapted = cached[2] if cached is not None and cached[0] is sync._transaction else None
+    if adapted is None or type(adapted._transaction) is not _Begun:
+        await session.close()
+        return
+    async with adapted._execute_mutex:
+        transaction = adapted._transaction
+        if type(transaction) is not _Begun:
+            ended = False
+        else:
+            try:
+                await transaction.rollback()
+            except Exception:
+                ended = False  # the adapter's own rollback, in session.close(), tries again and reports it
+            else:
+                adapted._transaction = None
+                ended = True
+    if ended:
+        sync.close()
+    else:
+        await session.close()
 
 
 class _Variant:

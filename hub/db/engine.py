@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -41,14 +42,28 @@ async def set_scope(session: AsyncSession, principal: Principal) -> None:
     ``is_local = true``: the setting dies with the transaction, so a pooled connection never
     carries one caller's scope into the next caller's request.
     """
+    setting = principal.scope.as_setting()
+    literal = _literal(setting)
+    if literal is not None and await driver.begin(session, f"SELECT set_config('slrt.scope', {literal}, true)"):
+        return  # sent with the transaction's BEGIN, in one round trip
     # Straight on the session's connection, in its transaction: compiled once, counted like any statement.
     global _set_scope_sql
     if _set_scope_sql is None:
         _set_scope_sql = SET_SCOPE.compile(dialect=session.get_bind().dialect).string
-    await driver.run(session, _set_scope_sql, [principal.scope.as_setting()])
+    await driver.run(session, _set_scope_sql, [setting])
 
 
 _set_scope_sql: str | None = None
+
+# Region codes (digits and dots), the nation (``*``): what a scope setting is made of.
+_PLAIN = re.compile(r"[0-9A-Za-z.,*_-]*")
+
+
+def _literal(value: str) -> str | None:
+    """``value`` as an SQL string literal, when it is made only of the plain characters of a scope
+    (no quote, no backslash: the same text whatever ``standard_conforming_strings`` says); else None,
+    and the value is sent as a parameter."""
+    return f"'{value}'" if _PLAIN.fullmatch(value) else None
 
 
 @asynccontextmanager

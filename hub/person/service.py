@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from hub.errors import Invalid
-from hub.identity import InvalidIdentifier, parse_nik
+from hub.identity import InvalidIdentifier, normalize_digits
 from hub.models import Person
 from hub.person.repository import PersonRepository
 
 
 def normalise_nik(raw: str) -> str:
+    """The NIK as stored (16 ASCII digits), or ``Invalid`` (INVALID_NIK) for anything else.
+
+    ``parse_nik(raw).nik`` without the rest of the parse (birth date, sex, serial, flags): only this
+    first step can refuse a NIK; the rest reads a valid one and flags, never raises."""
     try:
-        return parse_nik(raw).nik
+        return normalize_digits(raw, kind="NIK")
     except InvalidIdentifier as exc:
         raise Invalid(exc.message, code=exc.code, field="nik", reason=exc.reason) from exc
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 import structlog
+import structlog.testing
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -19,7 +22,8 @@ from starlette.requests import Request
 from auth.principal import Principal, RegionScope, Role
 from hub import metrics
 from hub.config import Profile, Settings
-from hub.logs import configure_logging
+from hub.logs import configure_logging, iso_utc
+from schema import observability
 from schema.app import create_app
 
 NIK = "3314015001900001"
@@ -160,3 +164,38 @@ def test_operation_labels_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert metrics.operation_label("BrandNew") == "other"
     assert metrics.operation_label(None) == "anonymous"
     assert metrics.operation_label("has space") == "other"
+
+
+@pytest.mark.parametrize("ns", [0, 1_764_056_382_000_000_000, 1_764_056_382_924_517_999, 1_764_056_382_000_000_999,
+                                1_764_056_382_999_999_000, 1_764_056_383_000_001_000, 951_782_400_123_456_789])
+def test_timestamps_read_as_structlog_wrote_them(ns: int) -> None:
+    expected = (datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(microseconds=ns // 1000))
+    assert iso_utc(ns) == expected.isoformat().replace("+00:00", "Z")
+    assert iso_utc(ns) == iso_utc(ns)  # the second's text, remembered, is the same
+
+
+def test_the_request_logger_follows_reconfiguration() -> None:
+    first, second = io.StringIO(), io.StringIO()
+    handler = configure_logging("INFO", stream=first)
+    try:
+        observability.log.info("probe.one")
+        logging.getLogger().removeHandler(handler)
+        handler = configure_logging("INFO", stream=second)
+        observability.log.info("probe.two")
+        with structlog.testing.capture_logs() as captured:
+            observability.log.info("probe.three")
+        observability.log.info("probe.four")
+    finally:
+        logging.getLogger().removeHandler(handler)
+        structlog.reset_defaults()
+    assert [e["event"] for e in lines(first)] == ["probe.one"]
+    assert [e["event"] for e in lines(second)] == ["probe.two", "probe.four"]
+    assert [e["event"] for e in captured] == ["probe.three"]
+
+
+def test_generated_request_ids_are_uuid4_hex() -> None:
+    ids = {observability.new_request_id() for _ in range(200)}
+    assert len(ids) == 200
+    for request_id in ids:
+        parsed = uuid.UUID(hex=request_id)
+        assert (parsed.version, parsed.variant, parsed.hex) == (4, uuid.RFC_4122, request_id)

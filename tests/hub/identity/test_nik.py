@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hub.errors import Invalid
 from hub.identity.nik import (
     InvalidIdentifier,
     ParsedNik,
@@ -15,6 +17,7 @@ from hub.identity.nik import (
     normalize_digits,
     parse_nik,
 )
+from hub.person.service import normalise_nik
 
 TODAY = date(2025, 6, 30)
 PROPERTY_SETTINGS = settings(max_examples=200, deadline=None)
@@ -303,3 +306,21 @@ def test_replacing_a_digit_with_a_unicode_digit_invalidates(nik: str, script: st
 def test_huge_input_is_rejected_quickly() -> None:
     assert reason_of("A" * 1_000_000) == "non_digit"
     assert reason_of("1" * 1_000_000) == "length"
+
+
+@settings(max_examples=300)
+@given(st.one_of(
+    st.text(alphabet="0123456789", min_size=14, max_size=18),
+    st.text(alphabet="0123456789 \t\u00a0\u0663x", min_size=0, max_size=20),
+    st.builds(lambda d, m, y, rest: f"331401{d:02d}{m:02d}{y:02d}{rest}", st.integers(0, 99), st.integers(0, 99),
+              st.integers(0, 99), st.text(alphabet="0123456789", min_size=4, max_size=4)),
+))
+def test_person_lookup_normalises_as_parse_nik_does(raw: str) -> None:
+    # hub.person.service checks a NIK with normalize_digits alone: the same NIK, the same refusals.
+    def outcome(check: Callable[[str], str], error: type[Exception]) -> tuple[str, ...]:
+        try:
+            return ("ok", check(raw))
+        except error as exc:
+            return ("refused", exc.code, exc.message, getattr(exc, "reason", None) or exc.details["reason"])  # type: ignore[attr-defined]
+
+    assert outcome(normalise_nik, Invalid) == outcome(lambda r: parse_nik(r).nik, InvalidIdentifier)
