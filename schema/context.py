@@ -31,6 +31,8 @@ class Context:
     _session: AsyncSession | None = None
     # Sibling fields resolve concurrently; one AsyncSession must not run two statements at once.
     _session_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Set by ``close``: a read that starts afterwards would open a session nobody closes.
+    _closed: bool = False
 
     def require_principal(self) -> Principal:
         """The caller, for anything that reads personal data; anonymous callers get UNAUTHENTICATED."""
@@ -49,6 +51,7 @@ class Context:
         that would keep every row the request read (snapshots, futures) alive until a garbage
         collection. Under load those collections took up to ~190 ms each and stalled every request
         in flight (the p99 of benchmarks.api). Dropped here, the rows go when the request does."""
+        self._closed = True
         self.loaders.clear()
         if self._session is not None:
             session, self._session = self._session, None
@@ -68,6 +71,11 @@ class _ReadSession:
         context = self.context
         await context._session_lock.acquire()
         try:
+            if context._closed:
+                # A DataLoader batch can still start after the response was made (its field was
+                # cancelled when a sibling failed): it must not open a session, which would hold a
+                # pooled connection until garbage collection.
+                raise RuntimeError("the request's reads have ended")
             if context._session is None:
                 # The transaction begins with the first statement (autobegin), the scope's when signed in.
                 session = context.sessionmaker()

@@ -34,3 +34,27 @@ async def test_a_session_whose_scope_could_not_be_set_is_not_kept(
         scope = (await session.execute(text("SELECT current_setting('slrt.scope', true)"))).scalar()
     await context.close()
     assert scope == "33.14.01"
+
+
+async def test_no_read_starts_after_the_request_closed_its_reads(
+    settings: Settings, connection: AsyncConnection,
+) -> None:
+    # A DataLoader batch scheduled by a field that was then cancelled (a sibling failed) may still run
+    # after the response was made: it gets an error instead of a session nobody would close.
+    opened: list[Any] = []
+    sessionmaker = make_sessionmaker(connection)
+
+    def counting() -> Any:
+        opened.append(sessionmaker())
+        return opened[-1]
+
+    context = Context(request=None, response=None, settings=settings, sessionmaker=counting,  # type: ignore[arg-type]
+                      principal=principal("33.14.01"))
+    async with context.read_session() as session:
+        await session.execute(text("SELECT 1"))
+    await context.close()
+    with pytest.raises(RuntimeError, match="reads have ended"):
+        async with context.read_session():
+            pass
+    assert len(opened) == 1
+    assert context._session is None
