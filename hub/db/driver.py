@@ -138,7 +138,11 @@ class PreparedRead:
         if processors is None:
             processors = self._processors = await self._result_processors(session, variant.sql)
         keys = self.keys
-        rows = [dict(zip(keys, record, strict=True)) for record in records]
+        # Every record of one statement has its columns: checked once here, not per row by
+        # ``zip(strict=True)``, which costs asyncpg records nearly as much again as the dict itself.
+        if records and len(records[0]) != len(keys):
+            raise ValueError(f"the statement returned {len(records[0])} columns, {len(keys)} expected")
+        rows = [dict(zip(keys, record, strict=False)) for record in records]
         if processors:
             _convert(rows, processors)
         return rows
