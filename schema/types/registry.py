@@ -91,7 +91,7 @@ class Household(Node):
     @strawberry.field(description="The people living in the household, head first.")
     async def members(self, info: Info) -> list[Person]:
         rows = await loaders.members_of_household(info.context).load(self.pk)
-        return Person.from_models(rows, info.context.principal)
+        return Person.from_models_seen(rows, info.context.visibility())
 
     @strawberry.field(description="Family cards (KK) held by members of this household; usually one.")
     async def families(self, info: Info) -> list[Family]:
@@ -132,7 +132,7 @@ class Family(Node):
     @strawberry.field(description="The people listed on this family card, head first.")
     async def members(self, info: Info) -> list[Person]:
         rows = await loaders.members_of_family(info.context).load(self.pk)
-        return Person.from_models(rows, info.context.principal)
+        return Person.from_models_seen(rows, info.context.visibility())
 
 
 @strawberry.federation.type(keys=["id"], description=(
@@ -184,6 +184,11 @@ class Person(Node):
     def from_models(cls, rows: Iterable[models.Person], principal: Principal | None) -> list[Person]:
         """``from_model`` of each row, with what the principal may see decided once for all of them."""
         visibility = visibility_of(principal)
+        return [cls.from_model_seen(row, visibility) for row in rows]
+
+    @classmethod
+    def from_models_seen(cls, rows: Iterable[models.Person], visibility: Visibility) -> list[Person]:
+        """``from_model_seen`` of each row."""
         return [cls.from_model_seen(row, visibility) for row in rows]
 
     @classmethod
