@@ -26,8 +26,10 @@ directives other than ``@skip``/``@include``, resolve middleware (a strawberry e
 from __future__ import annotations
 
 import inspect
+from asyncio import Future, ensure_future, gather, get_running_loop
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from types import CoroutineType
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -56,7 +58,7 @@ from graphql.execution.executor import invalid_return_type_error
 from graphql.execution.values import get_argument_values
 from graphql.language import FragmentSpreadNode, VariableNode, visit
 from graphql.language.visitor import Visitor
-from graphql.pyutils import Path, Undefined, gather_with_cancel, is_iterable
+from graphql.pyutils import Path, Undefined, is_iterable
 from graphql.type.scalars import serialize_boolean, serialize_id, serialize_int, serialize_string
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
@@ -554,6 +556,24 @@ def _enum_completer(type_: GraphQLEnumType) -> Completer:
         return complete_leaf(type_, value)
 
     return complete_enum
+
+
+async def gather_with_cancel(*awaitables: Awaitable[Any]) -> list[Any]:
+    """graphql-core's ``gather_with_cancel`` (the same results, the first exception raised and the others
+    cancelled and awaited), creating each coroutine's task straight on the running loop: a list of a
+    hundred objects with pending fields starts a hundred tasks, and ``ensure_future``'s checks cost a
+    third of what creating a task costs."""
+    create_task = get_running_loop().create_task
+    futures: list[Future[Any]] = [create_task(aw) if type(aw) is CoroutineType else ensure_future(aw)
+                                  for aw in awaitables]
+    try:
+        return await gather(*futures)
+    except Exception:
+        for future in futures:
+            if not future.done():
+                future.cancel()
+        await gather(*futures, return_exceptions=True)
+        raise
 
 
 async def _gather_list(results: list[Any], pending: list[int]) -> list[Any]:
