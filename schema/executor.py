@@ -29,6 +29,7 @@ import inspect
 from asyncio import Future, ensure_future, gather, get_running_loop
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from types import CoroutineType
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -361,6 +362,7 @@ class _Compiler:
             results: list[Any] = []
             append = results.append
             pending: list[int] = []
+            deferred: list[tuple[int, _Deferred, Path]] | None = None
             index = 0
             try:
                 for item in value:
@@ -374,6 +376,12 @@ class _Compiler:
                             completed = complete_item(ex, item, item_path)  # type: ignore[arg-type]
                             if type(completed) in _READY:
                                 append(completed)
+                            elif type(completed) is _Deferred:
+                                append(completed)
+                                if deferred is None:
+                                    deferred = [(index, completed, item_path or Path(path, index, None))]
+                                else:
+                                    deferred.append((index, completed, item_path or Path(path, index, None)))
                             elif is_awaitable(completed):
                                 append(ex.await_completed_item(item_non_null, field, completed,
                                                                item_path or Path(path, index, None)))
@@ -388,6 +396,13 @@ class _Compiler:
                 if pending:
                     ex.settle_in_background([results[i] for i in pending])
                 raise
+            if deferred is not None:
+                if not pending:
+                    return ex.settle_list(results, deferred, item_non_null, field)
+                for index, item_deferred, item_path in deferred:  # with other pending items: awaited like them
+                    results[index] = ex.await_completed_item(item_non_null, field, item_deferred, item_path)
+                    pending.append(index)
+                pending.sort()
             if not pending:
                 return results
             return _gather_list(results, pending)
@@ -558,6 +573,59 @@ def _enum_completer(type_: GraphQLEnumType) -> Completer:
     return complete_enum
 
 
+# (response key, field, future of the resolver's raw value, path) of a field waiting for its value
+_Waiting = tuple[str, FieldPlan, "Future[Any]", Path]
+
+
+class _Deferred:
+    """An object whose pending fields all wait for a future of their raw value (a DataLoader's): what
+    ``execute_object`` returns for it instead of a coroutine. A list completes its ``_Deferred`` items
+    together (``settle_list``); anywhere else it is simply awaited."""
+
+    __slots__ = ("ex", "results", "waiting")
+
+    def __init__(self, ex: CompiledExecutionContext, results: dict[str, Any], waiting: list[_Waiting]) -> None:
+        self.ex = ex
+        self.results = results
+        self.waiting = waiting
+
+    def __await__(self) -> Any:
+        return self.settle().__await__()
+
+    async def settle(self) -> dict[str, Any]:
+        """As ``execute_object`` without deferring: each waiting field awaited by ``await_field``."""
+        ex, results = self.ex, self.results
+        for key, field, future, path in self.waiting:
+            results[key] = ex.await_field(field, future, path)
+        return await _gather_object(results, [key for key, _, _, _ in self.waiting])
+
+    def complete(self) -> Any:
+        """The object's result once every future is done: its fields completed as ``await_field`` completes
+        them (a non-null field's error raises); a dict, or an awaitable of it when a field started more."""
+        ex, results = self.ex, self.results
+        pending: list[str] | None = None
+        try:
+            for key, field, future, path in self.waiting:
+                try:
+                    completed = field.complete(ex, future.result(), path)
+                    if ex.is_awaitable(completed):
+                        completed = ex.await_completed_field(field, completed, path)
+                        if pending is None:
+                            pending = [key]
+                        else:
+                            pending.append(key)
+                except Exception as error:
+                    completed = ex.field_error(error, field, path)
+                results[key] = completed
+        except Exception:
+            if pending:
+                ex.settle_in_background([results[key] for key in pending])
+            raise
+        if pending is None:
+            return results
+        return _gather_object(results, pending)
+
+
 async def gather_with_cancel(*awaitables: Awaitable[Any]) -> list[Any]:
     """graphql-core's ``gather_with_cancel`` (the same results, the first exception raised and the others
     cancelled and awaited), creating each coroutine's task straight on the running loop: a list of a
@@ -667,6 +735,7 @@ class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def execute_object(self, plan: ObjectPlan, source: Any, path: Path | None) -> Any:
         results: dict[str, Any] = {}
         pending: list[str] | None = None
+        waiting: list[_Waiting] | None = None
         is_awaitable = self.is_awaitable
         value: Any
         try:
@@ -688,7 +757,15 @@ class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         continue
                     value = self.complete_field(field, value, Path(path, field.key, field.parent_name))
                 elif kind == _CALL:
-                    value = self.call_field(field, source, Path(path, field.key, field.parent_name))
+                    field_path = Path(path, field.key, field.parent_name)
+                    value = self.call_field(field, source, field_path, deferring=True)
+                    if type(value) is Future:  # the raw value to come: completed once it is there
+                        results[field.key] = None  # keeps the field's place in the result
+                        if waiting is None:
+                            waiting = [(field.key, field, value, field_path)]
+                        else:
+                            waiting.append((field.key, field, value, field_path))
+                        continue
                 elif kind == _RESOLVE:
                     value = self.resolve_field(field, source, Path(path, field.key, field.parent_name))
                 else:
@@ -704,6 +781,12 @@ class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if pending:
                 self.settle_in_background([results[key] for key in pending])
             raise
+        if waiting is not None:
+            if pending is None:
+                return _Deferred(self, results, waiting)
+            for key, field, future, field_path in waiting:  # with other pending fields: awaited like them
+                results[key] = self.await_field(field, future, field_path)
+                pending.append(key)
         if pending is None:
             return results
         return _gather_object(results, pending)
@@ -742,15 +825,50 @@ class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return self.call_field(field, source, path)
         return self.resolve_field(field, source, path)
 
-    def call_field(self, field: FieldPlan, source: Any, path: Path) -> Any:
-        """A resolver called directly (``_direct_call``), its result completed as ``resolve_field``'s."""
+    def call_field(self, field: FieldPlan, source: Any, path: Path, deferring: bool = False) -> Any:
+        """A resolver called directly (``_direct_call``), its result completed as ``resolve_field``'s.
+
+        ``deferring``: a future the resolver returns (a DataLoader's, ``schema.loaders.then``) is returned
+        as it is, for ``execute_object`` to complete once it is done."""
         try:
             info = self.build_resolve_info(field.field_def, field.nodes, field.parent_type,  # type: ignore[arg-type]
                                            path) if field.needs_info else None
             result = field.call(source, info)
         except Exception as error:
             return self.field_error(error, field, path)
+        if deferring and type(result) is Future:
+            return result
         return self.complete_field(field, result, path)
+
+    async def settle_list(self, results: list[Any], deferred: list[tuple[int, _Deferred, Path]], non_null: bool,
+                          field: FieldPlan) -> list[Any]:
+        """A list's objects whose pending fields are all futures (``_Deferred``): wait for the futures,
+        then complete every object before awaiting anything their fields start, so the next level's
+        DataLoaders still batch across the whole list. Without a task and four coroutines per object,
+        which is what gathering each object's own completion costs."""
+        for _, item, _ in deferred:
+            for _, _, future, _ in item.waiting:
+                if not future.done():
+                    with suppress(Exception):  # read again below, as that field's error
+                        await future
+        pending: list[int] = []
+        try:
+            for index, item, item_path in deferred:
+                try:
+                    completed = item.complete()
+                except Exception as error:
+                    completed = self.item_error(error, non_null, field, item_path)
+                if type(completed) is not dict and completed is not None:  # a field started more work
+                    completed = self.await_completed_item(non_null, field, completed, item_path)
+                    pending.append(index)
+                results[index] = completed
+        except Exception:
+            if pending:
+                self.settle_in_background([results[i] for i in pending])
+            raise
+        if not pending:
+            return results
+        return await _gather_list(results, pending)
 
     def resolve_field(self, field: FieldPlan, source: Any, path: Path) -> Any:
         try:

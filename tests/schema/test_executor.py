@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import pytest
 import strawberry
@@ -21,6 +21,7 @@ from hub.db.base import region_codes
 from hub.models import Household, Person, Relationship
 from schema.executor import EXECUTIONS, CompiledExecutionContext, _direct_call
 from schema.ids import to_global_id
+from schema.loaders import then
 from tests.fixtures.read_api import api_client, principal
 
 
@@ -120,6 +121,24 @@ class Human(Node):
     async def loud_name(self) -> str:
         return self.name
 
+    # Futures, not coroutines (schema.loaders.then): the executor completes a list's objects together
+    @strawberry.field
+    def best_friend(self, info: strawberry.Info) -> Human | None:
+        return cast("Human | None", then(info.context["people"].load(FRIENDS[self.id][0]), lambda h: h))
+
+    @strawberry.field
+    def required_friend(self, info: strawberry.Info) -> Human:
+        return cast(Human, then(info.context["people"].load(FRIENDS[self.id][-1]), _refuse_budi))
+
+    @strawberry.field
+    def optional_friend(self, info: strawberry.Info) -> Human | None:
+        return cast("Human | None", then(info.context["people"].load(FRIENDS[self.id][-1]), _refuse_budi))
+
+    @strawberry.field
+    def friend_names(self, info: strawberry.Info) -> list[str]:
+        return cast("list[str]", then(info.context["people"].load_many(FRIENDS[self.id]),
+                                      lambda found: [h.name for h in found]))
+
     @strawberry.field
     async def async_items(self) -> list[Item | None]:
         async def item(value: str | None) -> Item:
@@ -130,6 +149,12 @@ class Human(Node):
 
 
 Thing = Annotated[Human | Pet, strawberry.union("Thing")]
+
+
+def _refuse_budi(human: Human) -> Human:
+    if human.name == "Budi":
+        raise ValueError("not Budi")
+    return human
 
 PEOPLE = {
     "1": Human(id=strawberry.ID("1"), name="Ana", age=31, nickname=None, score=1.5,
@@ -177,6 +202,14 @@ class Query:
     @strawberry.field
     def things(self) -> list[Thing]:
         return [PETS["3"][0], PEOPLE["3"]]
+
+    @strawberry.field
+    def maybe_humans(self) -> list[Human | None]:
+        return list(PEOPLE.values())
+
+    @strawberry.field
+    def first_friend(self, info: strawberry.Info) -> Human | None:
+        return cast("Human | None", then(info.context["people"].load("1"), lambda h: h))
 
     @strawberry.field
     def required_human(self) -> Human:
@@ -334,6 +367,25 @@ async def test_resolvers_run_through_exception_handlers() -> None:
     compiled = strawberry.Schema(**kwargs, execution_context_class=CompiledExecutionContext)
     result = await same("{ outcome { ... on Problem { reason } } }", schema_core=core, schema_compiled=compiled)
     assert result.data == {"outcome": {"reason": "no answer"}}
+
+
+async def test_fields_waiting_on_futures_complete_together() -> None:
+    # Resolvers returning futures (schema.loaders.then): a list's objects wait for them without a task
+    # each, and the next level's loads still batch across the whole list.
+    result = await same("""{ humans { name bestFriend { name bestFriend { name friends { name } }
+                                                        friendNames } friendNames } firstFriend { name } }""")
+    assert result.data is not None
+    assert [h["bestFriend"]["name"] for h in result.data["humans"]] == ["Budi", "Ana", "Ana"]
+    # with a coroutine field beside them, and single objects
+    await same('{ humans { bestFriend { name } friends { bestFriend { name } } } '
+               'human(id: "3") { bestFriend { name } } }')
+    # errors: nullable fields, non-null fields bubbling to a nullable item, to a non-null list and to data
+    await same("{ humans { name optionalFriend { name } } }")
+    await same("{ maybeHumans { name requiredFriend { name } } }")
+    await same("{ humans { name requiredFriend { name } } hello }")
+    await same('{ human(id: "1") { requiredFriend { name } } hello }')
+    await same("{ humans { bestFriend { requiredFriend { name } } } }")
+    await same("{ maybeHumans { bestFriend { name optionalFriend { name } requiredFriend { name } } } }")
 
 
 async def test_skip_and_include_follow_the_variables() -> None:
