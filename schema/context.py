@@ -13,6 +13,7 @@ from hub.config import Settings
 from hub.db import driver
 from hub.db.engine import set_scope
 from hub.errors import HubError
+from hub.masking import Visibility, visibility_of
 from hub.sync.service import SyncQueue
 
 
@@ -33,12 +34,22 @@ class Context:
     _session_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Set by ``close``: a read that starts afterwards would open a session nobody closes.
     _closed: bool = False
+    # ``visibility()``: with the principal it was decided for.
+    _visibility: tuple[Principal | None, Visibility] | None = None
 
     def require_principal(self) -> Principal:
         """The caller, for anything that reads personal data; anonymous callers get UNAUTHENTICATED."""
         if self.principal is None:
             raise HubError("sign in to read personal data", code="UNAUTHENTICATED")
         return self.principal
+
+    def visibility(self) -> Visibility:
+        """What the caller may see of a person (``hub.masking.visibility_of``), decided once per request
+        rather than once per members list (fifty on a households page)."""
+        cached = self._visibility
+        if cached is None or cached[0] is not self.principal:
+            cached = self._visibility = (self.principal, visibility_of(self.principal))
+        return cached[1]
 
     def read_session(self) -> _ReadSession:
         """The request's read session, held exclusively for the ``async with`` block."""

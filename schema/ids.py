@@ -48,7 +48,9 @@ def to_global_id(type_name: str, id_: uuid.UUID | str) -> strawberry.ID:
         # str(id_) is the canonical form of id_.int for both: decoding gives back (type_name, id_)
         if len(_DECODED) >= _DECODED_MAX:
             _DECODED.clear()
-        _DECODED[global_id] = (type_name, _plain_uuid(id_))  # type: ignore[arg-type]  # a UUID, as checked
+        # kept as given (asyncpg's UUID as it is): made a plain uuid.UUID only if parse_global_id asks,
+        # while the audit walk, which looks up every ID it sees, reads just its ``int``
+        _DECODED[global_id] = (type_name, id_)  # type: ignore[assignment]  # a UUID, as checked
     return global_id  # type: ignore[return-value]  # strawberry.ID is a NewType of str
 
 
@@ -63,13 +65,15 @@ def _decode(global_id: str) -> tuple[str, uuid.UUID]:
 
 
 def remembered(global_id: str) -> tuple[str, uuid.UUID] | None:
-    """What ``global_id`` decodes to, if this process encoded it recently; else None (decode it)."""
+    """What ``global_id`` decodes to, if this process encoded it recently; else None (decode it).
+
+    The UUID may be asyncpg's subclass of ``uuid.UUID`` (equal, with the same ``int``)."""
     return _DECODED.get(global_id)
 
 
 def parse_global_id(global_id: str) -> tuple[str, uuid.UUID]:
     decoded = _DECODED.get(global_id) if type(global_id) is str else None
-    return decoded if decoded is not None else _decode(global_id)
+    return (decoded[0], _plain_uuid(decoded[1])) if decoded is not None else _decode(global_id)
 
 
 def from_global_id(global_id: str, expected: str) -> uuid.UUID:

@@ -6,6 +6,7 @@ cached outlives the caller's scope. Loaders of region-scoped rows require a sign
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from itertools import groupby
@@ -25,10 +26,39 @@ from schema.context import Context
 
 K = TypeVar("K")
 V = TypeVar("V")
+T = TypeVar("T")
 
 # (programme id, status filter, page) -> one page of that programme's enrolments.
 EnrolmentPageKey = tuple[uuid.UUID, EnrolmentStatus | None, PageRequest]
 EnrolmentCountKey = tuple[uuid.UUID, EnrolmentStatus | None]
+
+
+def then(future: Awaitable[V], convert: Callable[[V], T]) -> Awaitable[T]:
+    """A future of ``convert(<what future gives>)``; ``future``'s error, or ``convert``'s, as its error.
+
+    For resolvers that only wait for a DataLoader and convert what it gives: returning this future
+    instead of being a coroutine lets the compiled executor complete a list's objects together once
+    their futures are done (``schema.executor._Deferred``), instead of a task and four coroutines
+    per object. Any executor can still simply await it."""
+    result: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+
+    def done(source: asyncio.Future[V]) -> None:
+        if result.done():  # cancelled by its awaiter
+            return
+        if source.cancelled():
+            result.cancel()
+            return
+        error = source.exception()
+        if error is not None:
+            result.set_exception(error)
+            return
+        try:
+            result.set_result(convert(source.result()))
+        except Exception as exc:
+            result.set_exception(exc)
+
+    asyncio.ensure_future(future).add_done_callback(done)
+    return result
 
 
 def _loader(context: Context, name: str,

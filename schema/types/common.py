@@ -111,9 +111,18 @@ class Edge(Generic[T]):
 @strawberry.type(description="A page of a list that can grow. Ask for more with `first` (at most 100) "
                              "and `after: pageInfo.endCursor`.")
 class Connection(Generic[T]):
-    edges: list[Edge[T]] = strawberry.field(description="The items on this page with their cursors.")
+    # The edges and their cursors are built only when ``edges`` is selected: most clients read
+    # ``nodes``, and a cursor and an Edge for each of a page's hundred items cost more than its nodes.
+    def _edges(self) -> list[Edge[T]]:
+        cursor = self._cursor
+        return [Edge(cursor=cursor(i), node=item) for i, item in enumerate(self._items)]
+
+    edges: list[Edge[T]] = strawberry.field(resolver=_edges, description="The items on this page with their "
+                                                                         "cursors.")
     page_info: PageInfo = strawberry.field(description="Whether there are more pages, and their cursors.")
     _count: strawberry.Private[Callable[[], Awaitable[int]]]
+    _items: strawberry.Private[Sequence[T]]
+    _cursor: strawberry.Private[Callable[[int], str]]  # the cursor of the item at an index of this page
 
     @strawberry.field(description="Items this page is taken from, for the same filters and the caller's "
                                   "scope. Costs one count query: ask for it only when you show it.")
@@ -122,7 +131,7 @@ class Connection(Generic[T]):
 
     @strawberry.field(description="The items on this page, without cursors.")
     def nodes(self) -> list[T]:
-        return [edge.node for edge in self.edges]
+        return list(self._items)
 
 
 def connection(items: Sequence[T], page: Page[Any], count: Callable[[], Awaitable[int]],
@@ -132,15 +141,22 @@ def connection(items: Sequence[T], page: Page[Any], count: Callable[[], Awaitabl
     ``keys``: the sort key of each item, for a list paged by key (``keyset_args``); the cursors then
     carry them. Without: offset cursors.
     """
+    offset = page.offset
+    cursor: Callable[[int], str]
     if keys is None:
-        edges = [Edge(cursor=encode_cursor(page.offset + i), node=item) for i, item in enumerate(items)]
+        def cursor(index: int) -> str:
+            return encode_cursor(offset + index)
     else:
-        edges = [Edge(cursor=encode_keyset_cursor(page.offset + i, key), node=item)
-                 for i, (item, key) in enumerate(zip(items, keys, strict=True))]
+        if len(keys) != len(items):
+            raise ValueError(f"{len(keys)} sort keys for {len(items)} items")
+        given = keys
+
+        def cursor(index: int) -> str:
+            return encode_keyset_cursor(offset + index, given[index])
     info = PageInfo(
         has_next_page=page.has_next,
-        has_previous_page=page.offset > 0,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
+        has_previous_page=offset > 0,
+        start_cursor=cursor(0) if items else None,
+        end_cursor=cursor(len(items) - 1) if items else None,
     )
-    return Connection(edges=edges, page_info=info, _count=count)
+    return Connection(page_info=info, _count=count, _items=items, _cursor=cursor)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 
@@ -88,10 +88,17 @@ class Household(Node):
         row = await resolve_entity(info, "Household", str(id), _HOUSEHOLDS)
         return cls.from_model(row) if row else None
 
+    @classmethod
+    def from_row(cls, row: models.Household | None) -> Household | None:
+        return cls.from_model(row) if row else None
+
     @strawberry.field(description="The people living in the household, head first.")
-    async def members(self, info: Info) -> list[Person]:
-        rows = await loaders.members_of_household(info.context).load(self.pk)
-        return Person.from_models(rows, info.context.principal)
+    def members(self, info: Info) -> list[Person]:
+        # a future, not a coroutine (``loaders.then``): a page of fifty households waits for their
+        # members without a task per household
+        visibility = info.context.visibility()
+        return cast("list[Person]", loaders.then(loaders.members_of_household(info.context).load(self.pk),
+                                                 lambda rows: Person.from_models_seen(rows, visibility)))
 
     @strawberry.field(description="Family cards (KK) held by members of this household; usually one.")
     async def families(self, info: Info) -> list[Family]:
@@ -132,7 +139,7 @@ class Family(Node):
     @strawberry.field(description="The people listed on this family card, head first.")
     async def members(self, info: Info) -> list[Person]:
         rows = await loaders.members_of_family(info.context).load(self.pk)
-        return Person.from_models(rows, info.context.principal)
+        return Person.from_models_seen(rows, info.context.visibility())
 
 
 @strawberry.federation.type(keys=["id"], description=(
@@ -184,6 +191,11 @@ class Person(Node):
     def from_models(cls, rows: Iterable[models.Person], principal: Principal | None) -> list[Person]:
         """``from_model`` of each row, with what the principal may see decided once for all of them."""
         visibility = visibility_of(principal)
+        return [cls.from_model_seen(row, visibility) for row in rows]
+
+    @classmethod
+    def from_models_seen(cls, rows: Iterable[models.Person], visibility: Visibility) -> list[Person]:
+        """``from_model_seen`` of each row."""
         return [cls.from_model_seen(row, visibility) for row in rows]
 
     @classmethod

@@ -13,7 +13,7 @@ from auth.principal import Principal, RegionScope, Role
 from hub.db.repository import Snapshot
 from hub.identity import InvalidIdentifier, mask_nik
 from hub.identity.nik import normalize_digits
-from hub.masking import detail_for, disability_for, mask_nik_for
+from hub.masking import MALFORMED_MASK, detail_for, disability_for, mask_nik_for, masked_nik
 from hub.models import LifeStatus, RecordStatus, Relationship, Sex
 from schema.ids import to_global_id
 from schema.types.registry import _LIFE_STATUS, _RECORD_STATUS, _RELATIONSHIP, _SEX, Person
@@ -85,9 +85,11 @@ def test_stored_niks_normalise_and_mask_as_before(raw: str) -> None:
             normalize_digits(raw)
         with pytest.raises(InvalidIdentifier):
             mask_nik(raw)
+        assert masked_nik(raw) == MALFORMED_MASK
         return
     assert digits == raw.strip(" \t\r\n")
     assert len(digits) == 16
     assert digits.isascii()
     assert digits.isdigit()
     assert mask_nik(raw) == f"{digits[:4]}{'*' * 10}{digits[-2:]}"
+    assert masked_nik(raw) == mask_nik(raw)  # its shortcut for normalised NIKs included

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import pytest
 import strawberry
@@ -19,8 +19,9 @@ from strawberry.types import ExecutionResult
 from hub.config import Settings
 from hub.db.base import region_codes
 from hub.models import Household, Person, Relationship
-from schema.executor import EXECUTIONS, CompiledExecutionContext
+from schema.executor import EXECUTIONS, CompiledExecutionContext, _direct_call
 from schema.ids import to_global_id
+from schema.loaders import then
 from tests.fixtures.read_api import api_client, principal
 
 
@@ -39,6 +40,21 @@ class Node:
 class Pet(Node):
     name: str
     colour: Colour
+
+
+class Deny(BasePermission):
+    message = "denied"
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return False
+
+
+class Shout(FieldExtension):
+    def resolve(self, next_: Any, source: Any, info: strawberry.Info, **kwargs: Any) -> Any:
+        return str(next_(source, info, **kwargs)).upper()
+
+    async def resolve_async(self, next_: Any, source: Any, info: strawberry.Info, **kwargs: Any) -> Any:
+        return str(await next_(source, info, **kwargs)).upper()
 
 
 @strawberry.type
@@ -85,6 +101,45 @@ class Human(Node):
         return [Item(value="a"), Item(value=None)]  # type: ignore[arg-type]
 
     @strawberry.field
+    def with_parent(self, parent: strawberry.Parent[Human]) -> str:
+        return f"{self.name}/{parent.name}"
+
+    @strawberry.field
+    @staticmethod
+    def with_root(root: Human) -> str:
+        return root.name.upper()
+
+    @strawberry.field
+    async def with_info(self, info: strawberry.Info) -> list[str]:
+        return [str(key) for key in info.path.as_list()] + [info.field_name, info.python_name]
+
+    @strawberry.field(permission_classes=[Deny])
+    def denied(self) -> str | None:
+        return "never shown"
+
+    @strawberry.field(extensions=[Shout()])
+    async def loud_name(self) -> str:
+        return self.name
+
+    # Futures, not coroutines (schema.loaders.then): the executor completes a list's objects together
+    @strawberry.field
+    def best_friend(self, info: strawberry.Info) -> Human | None:
+        return cast("Human | None", then(info.context["people"].load(FRIENDS[self.id][0]), lambda h: h))
+
+    @strawberry.field
+    def required_friend(self, info: strawberry.Info) -> Human:
+        return cast(Human, then(info.context["people"].load(FRIENDS[self.id][-1]), _refuse_budi))
+
+    @strawberry.field
+    def optional_friend(self, info: strawberry.Info) -> Human | None:
+        return cast("Human | None", then(info.context["people"].load(FRIENDS[self.id][-1]), _refuse_budi))
+
+    @strawberry.field
+    def friend_names(self, info: strawberry.Info) -> list[str]:
+        return cast("list[str]", then(info.context["people"].load_many(FRIENDS[self.id]),
+                                      lambda found: [h.name for h in found]))
+
+    @strawberry.field
     async def async_items(self) -> list[Item | None]:
         async def item(value: str | None) -> Item:
             await asyncio.sleep(0)
@@ -94,6 +149,12 @@ class Human(Node):
 
 
 Thing = Annotated[Human | Pet, strawberry.union("Thing")]
+
+
+def _refuse_budi(human: Human) -> Human:
+    if human.name == "Budi":
+        raise ValueError("not Budi")
+    return human
 
 PEOPLE = {
     "1": Human(id=strawberry.ID("1"), name="Ana", age=31, nickname=None, score=1.5,
@@ -106,18 +167,6 @@ PEOPLE = {
 FRIENDS = {"1": ["2", "3"], "2": ["1"], "3": ["1", "2"]}
 PETS = {"1": [Pet(id=strawberry.ID("p1"), name="Rex", colour=Colour.RED)],
         "3": [Pet(id=strawberry.ID("p2"), name="Tom", colour=Colour.BLUE)]}
-
-
-class Deny(BasePermission):
-    message = "denied"
-
-    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
-        return False
-
-
-class Shout(FieldExtension):
-    def resolve(self, next_: Any, source: Any, info: strawberry.Info, **kwargs: Any) -> Any:
-        return str(next_(source, info, **kwargs)).upper()
 
 
 @strawberry.type
@@ -153,6 +202,14 @@ class Query:
     @strawberry.field
     def things(self) -> list[Thing]:
         return [PETS["3"][0], PEOPLE["3"]]
+
+    @strawberry.field
+    def maybe_humans(self) -> list[Human | None]:
+        return list(PEOPLE.values())
+
+    @strawberry.field
+    def first_friend(self, info: strawberry.Info) -> Human | None:
+        return cast("Human | None", then(info.context["people"].load("1"), lambda h: h))
 
     @strawberry.field
     def required_human(self) -> Human:
@@ -257,6 +314,78 @@ async def test_field_permissions_and_extensions_run_on_plain_fields() -> None:
     result = await same("{ guarded { secret loud plain } }")
     assert result.data == {"guarded": {"secret": None, "loud": "QUIET", "plain": "plain"}}
     assert [e.message for e in result.errors or []] == ["denied"]
+
+
+async def test_resolvers_without_arguments_are_called_as_strawberry_calls_them() -> None:
+    # Called directly, skipping strawberry's wrapper: the same self, root, Parent and info arguments;
+    # permission classes and extensions (on resolvers as on plain fields) still run through it.
+    result = await same("""{ humans { withParent withRoot withInfo denied loudName friends { withInfo } }
+                             requiredHuman { withInfo } }""")
+    assert result.data is not None
+    assert result.data["humans"][0]["withParent"] == "Ana/Ana"
+    assert result.data["humans"][1]["withInfo"] == ["humans", "1", "withInfo", "withInfo", "with_info"]
+    assert result.data["humans"][0]["loudName"] == "ANA"
+    assert {tuple(e.path or ()) for e in result.errors or []} == {("humans", i, "denied") for i in range(3)}
+    schema = COMPILED._schema
+    direct = {name: _direct_call(schema.get_field(schema.get_type("Human"), name),  # type: ignore[arg-type]
+                                 schema.get_type("Human").fields[name].extensions["strawberry-definition"],  # type: ignore[union-attr]
+                                 COMPILED) is not None
+              for name in ("friends", "pets", "withInfo", "withParent", "denied", "loudName", "greeting")}
+    assert direct == {"friends": True, "pets": True, "withInfo": True, "withParent": True, "denied": False,
+                      "loudName": False, "greeting": False}
+
+
+class Failed(Exception):
+    pass
+
+
+@strawberry.type
+class Problem:
+    reason: str
+
+
+@strawberry.type
+class Answer:
+    value: str
+
+
+@strawberry.type
+class HandledQuery:
+    @strawberry.field
+    async def outcome(self) -> Annotated[Answer | Problem, strawberry.union("Outcome")]:
+        raise Failed("no answer")
+
+
+@pytest.mark.skipif(not hasattr(strawberry, "ExceptionHandler"), reason="strawberry without exception handlers")
+async def test_resolvers_run_through_exception_handlers() -> None:
+    class Handler(strawberry.ExceptionHandler[Failed, Problem]):  # type: ignore[misc,name-defined,unused-ignore]
+        def handle(self, exception: Failed, *, field: Any, info: Any) -> Problem:
+            return Problem(reason=str(exception))
+
+    kwargs: dict[str, Any] = {"query": HandledQuery, "exception_handlers": [Handler()]}
+    core = strawberry.Schema(**kwargs)
+    compiled = strawberry.Schema(**kwargs, execution_context_class=CompiledExecutionContext)
+    result = await same("{ outcome { ... on Problem { reason } } }", schema_core=core, schema_compiled=compiled)
+    assert result.data == {"outcome": {"reason": "no answer"}}
+
+
+async def test_fields_waiting_on_futures_complete_together() -> None:
+    # Resolvers returning futures (schema.loaders.then): a list's objects wait for them without a task
+    # each, and the next level's loads still batch across the whole list.
+    result = await same("""{ humans { name bestFriend { name bestFriend { name friends { name } }
+                                                        friendNames } friendNames } firstFriend { name } }""")
+    assert result.data is not None
+    assert [h["bestFriend"]["name"] for h in result.data["humans"]] == ["Budi", "Ana", "Ana"]
+    # with a coroutine field beside them, and single objects
+    await same('{ humans { bestFriend { name } friends { bestFriend { name } } } '
+               'human(id: "3") { bestFriend { name } } }')
+    # errors: nullable fields, non-null fields bubbling to a nullable item, to a non-null list and to data
+    await same("{ humans { name optionalFriend { name } } }")
+    await same("{ maybeHumans { name requiredFriend { name } } }")
+    await same("{ humans { name requiredFriend { name } } hello }")
+    await same('{ human(id: "1") { requiredFriend { name } } hello }')
+    await same("{ humans { bestFriend { requiredFriend { name } } } }")
+    await same("{ maybeHumans { bestFriend { name optionalFriend { name } requiredFriend { name } } } }")
 
 
 async def test_skip_and_include_follow_the_variables() -> None:
