@@ -242,7 +242,7 @@ class Seen:
 
     def ids(self, type_name: str) -> list[uuid.UUID]:
         """The records of ``type_name`` seen, in UUID order."""
-        return audit_service.record_uuids(sorted(self.by_type.get(type_name, ())))
+        return audit_service.sorted_record_uuids(self.by_type.get(type_name, ()))
 
     def record_ids(self) -> list[str]:
         """``Type:uuid`` of every record that is neither a person nor a household, in text order."""

@@ -131,3 +131,18 @@ async def test_the_writer_merges_the_id_index_pending_lists_in_the_background(
     await writer.aclose()  # waits for a merge that began
     assert writer.merges == 1
     assert (await owner_session.execute(PENDING_PAGES)).scalar_one() == 0
+
+
+def test_an_entry_lists_its_ids_once_each_in_uuid_order_whichever_way_they_come() -> None:
+    from hub.audit.service import SortedIds, entry_row, sorted_record_uuids
+
+    ints = [uuid.uuid4().int for _ in range(300)]
+    expected = sorted({uuid.UUID(int=n) for n in ints})
+    given = sorted_record_uuids(ints + ints[:50])  # as Seen.ids gives them: taken as they are
+    assert type(given) is SortedIds
+    assert given == expected
+    shuffled = [uuid.UUID(int=n) for n in reversed(ints + ints[:50])]  # any other sequence: sorted here
+    for ids in (given, shuffled):
+        row = entry_row(Access(principal=None, outcome="allowed", person_ids=ids, household_ids=ids))
+        assert list(row[9]) == expected
+        assert list(row[10]) == expected
