@@ -8,17 +8,16 @@ path is taken, and fail if an upgrade of SQLAlchemy or asyncpg changes how the a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from auth.principal import Principal, RegionScope, Role
 from hub.db import driver
 from hub.db.engine import make_sessionmaker, set_scope
+from tests.fixtures.statements import sent
 
 
 def manager(*codes: str) -> Principal:
@@ -31,20 +30,6 @@ async def engine(database_urls: dict[str, str]) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(database_urls["app"], pool_size=1, max_overflow=0)
     yield engine
     await engine.dispose()
-
-
-@contextmanager
-def sent(engine: AsyncEngine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", capture)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", capture)
 
 
 async def given_back_clean(engine: AsyncEngine) -> bool:
@@ -68,7 +53,7 @@ async def test_the_scope_goes_with_begin_and_dies_with_the_transaction(
         # SQLAlchemy's own statements run in that transaction (asyncpg would refuse to begin another).
         scope = (await session.execute(text("SELECT current_setting('slrt.scope', true)"))).scalar()
         rows = await driver.run(session, "SELECT current_setting('slrt.scope', true)", [])
-    assert statements[0] == "BEGIN; SELECT set_config('slrt.scope', '33.14,35', true)"
+    assert statements[0][0] == "BEGIN; SELECT set_config('slrt.scope', '33.14,35', true)"
     assert len(statements) == 3
     assert scope == "33.14,35"
     assert rows[0][0] == "33.14,35"
@@ -116,7 +101,7 @@ async def test_a_scope_of_other_characters_is_sent_as_a_parameter(engine: AsyncE
         with sent(engine) as statements:
             await set_scope(session, manager("33'14\\"))
         scope = (await session.execute(text("SELECT current_setting('slrt.scope', true)"))).scalar()
-    assert statements == ["SELECT set_config('slrt.scope', $1, true)"]
+    assert [statement for statement, _ in statements] == ["SELECT set_config('slrt.scope', $1, true)"]
     assert scope == "33'14\\"
     assert await given_back_clean(engine)
 
@@ -127,5 +112,5 @@ async def test_a_transaction_already_begun_gets_the_statement_on_its_own(engine:
         with sent(engine) as statements:
             await set_scope(session, manager("33"))
         scope = (await session.execute(text("SELECT current_setting('slrt.scope', true)"))).scalar()
-    assert statements == ["SELECT set_config('slrt.scope', $1, true)"]
+    assert [statement for statement, _ in statements] == ["SELECT set_config('slrt.scope', $1, true)"]
     assert scope == "33"

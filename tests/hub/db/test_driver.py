@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import ARRAY, Enum, String, bindparam, event, select, text, update
+from sqlalchemy import ARRAY, Enum, String, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +34,7 @@ from hub.person.repository import _MEMBER_ORDER, PersonRepository
 from hub.programme.repository import ProgrammeRepository
 from tests.fixtures.factories import make_household, make_person
 from tests.fixtures.read_api import make_enrolment
+from tests.fixtures.statements import sent
 
 VILLAGE_A = "33.14.01.2001"
 VILLAGE_B = "33.72.01.1001"  # another regency
@@ -42,22 +42,6 @@ VILLAGE_B = "33.72.01.1001"  # another regency
 
 def manager(*codes: str) -> Principal:
     return Principal(subject="manager-1", role=Role.manager, scope=RegionScope.of(*codes))
-
-
-@contextmanager
-def sent(session: AsyncSession) -> Iterator[list[tuple[str, tuple[Any, ...]]]]:
-    """Every statement (with its parameters) the session's engine sends inside the block."""
-    engine = session.bind.engine.sync_engine  # type: ignore[union-attr]
-    seen: list[tuple[str, tuple[Any, ...]]] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        seen.append((statement, tuple(parameters)))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
 
 
 async def both(session: AsyncSession, prepared: Callable[[], Awaitable[list[Any]]],

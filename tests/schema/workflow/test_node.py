@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from hub.db.base import region_codes
@@ -26,6 +23,7 @@ from hub.models import (
     SubmissionStatus,
 )
 from schema.ids import to_global_id
+from tests.fixtures.statements import sent
 from tests.schema.workflow.conftest import (
     FACILITATOR,
     FACILITATOR_ELSEWHERE,
@@ -43,20 +41,9 @@ from tests.schema.workflow.conftest import (
 NODE = "query($id: ID!) { node(id: $id) { __typename id } }"
 
 
-@contextmanager
-def access_log_inserts(engine: AsyncEngine) -> Iterator[list[Any]]:
-    """The parameters of every access-log INSERT sent on ``engine`` inside the block."""
-    written: list[Any] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        if statement.startswith("INSERT INTO access_logs"):
-            written.append(parameters)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", capture)
-    try:
-        yield written
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+def access_log_inserts(seen: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
+    """The parameters of every access-log INSERT among the statements ``sent`` saw."""
+    return [parameters for statement, parameters in seen if statement.startswith("INSERT INTO access_logs")]
 
 
 @dataclass
@@ -303,8 +290,9 @@ async def test_review_ids_are_typed_and_node_reads_are_audited(
     body = await api(FACILITATOR, "query($id: ID!) { case(id: $id) { id } }", id=gid)
     assert [(e["extensions"]["code"], e["path"]) for e in body["errors"]] == [("INVALID_ID", ["case"])]
     # The app role may only INSERT into the access log, so read the entry off the wire.
-    with access_log_inserts(app_engine) as written:
+    with sent(app_engine) as seen:
         await api(FACILITATOR, REVIEW, id=gid)
+    written = access_log_inserts(seen)
     assert len(written) == 1
     assert f"Review:{reviews['need'].id}" in str(written[0])
 
@@ -312,8 +300,9 @@ async def test_review_ids_are_typed_and_node_reads_are_audited(
 async def test_proposals_read_are_recorded_in_the_access_log(api: Api, rows: Rows, app_engine: AsyncEngine) -> None:
     # A proposal's payload carries personal data (a correction's old and new values): reading one is a
     # personal read like reading the person.
-    with access_log_inserts(app_engine) as written:
+    with sent(app_engine) as seen:
         body = await api(FACILITATOR, "{ proposals(first: 10) { nodes { payload } } }")
+    written = access_log_inserts(seen)
     assert body["data"]["proposals"]["nodes"] == [{"payload": {"address": "Jl. Baru 2"}}]
     assert len(written) == 1
     assert f"Proposal:{rows.proposal.id}" in str(written[0])
