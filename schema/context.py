@@ -97,6 +97,9 @@ class _ReadSession:
                         # Never keep a session whose scope was not set: the next read opens a new one.
                         await session.close()
                         raise
+                if context._closed:  # closed while the scope was being set: ``close`` did not see it
+                    await driver.close(session)
+                    raise RuntimeError("the request's reads have ended")
                 context._session = session
         except BaseException:
             context._session_lock.release()

@@ -106,9 +106,12 @@ async def begin(session: AsyncSession, statement: str) -> bool:
         try:
             await asyncpg_connection.execute(sql)
         except BaseException as error:
-            if not asyncpg_connection.is_in_transaction():
-                adapted._transaction = None  # BEGIN did not happen: nothing to end
-            # else BEGIN happened and the statement failed: the adapter's rollback ends it
+            # The transaction stays the adapter's to end, whatever happened. Interrupted (the request
+            # was cancelled) before the server's reply was read, nothing here can tell whether BEGIN
+            # and the scope took effect: the connection's status is not updated yet. Were the
+            # transaction forgotten, the pool would hand the connection out still inside it, with
+            # this caller's scope. Ended by the adapter, its ROLLBACK ends it (or is a mere warning
+            # when there is none), or fails and the pool discards the connection.
             if isinstance(error, Exception):
                 adapted._handle_exception(error)  # the same translation as SQLAlchemy's (raises)
             raise
@@ -130,22 +133,32 @@ async def close(session: AsyncSession) -> None:
     if adapted is None or type(adapted._transaction) is not _Begun:
         await session.close()
         return
-    async with adapted._execute_mutex:
-        transaction = adapted._transaction
-        if type(transaction) is not _Begun:
-            ended = False
-        else:
-            try:
-                await transaction.rollback()
-            except Exception:
-                ended = False  # the adapter's own rollback, in session.close(), tries again and reports it
-            else:
-                adapted._transaction = None
-                ended = True
+    try:
+        ended = await _rollback_begun(adapted)
+    except BaseException:
+        # Interrupted (the request was cancelled) while ending the transaction: SQLAlchemy's close ends
+        # what is left (its rollback, or the pool discards the connection), so it is never left checked
+        # out with the caller's scope.
+        await session.close()
+        raise
     if ended:
         sync.close()
     else:
         await session.close()
+
+
+async def _rollback_begun(adapted: Any) -> bool:
+    """ROLLBACK of a transaction ``begin`` began, on asyncpg; False when there is none or it failed."""
+    async with adapted._execute_mutex:
+        transaction = adapted._transaction
+        if type(transaction) is not _Begun:
+            return False
+        try:
+            await transaction.rollback()
+        except Exception:
+            return False  # the adapter's own rollback, in session.close(), tries again and reports it
+        adapted._transaction = None
+        return True
 
 
 class _Variant:

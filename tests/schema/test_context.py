@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import schema.context
 from hub.config import Settings
@@ -58,3 +59,29 @@ async def test_no_read_starts_after_the_request_closed_its_reads(
             pass
     assert len(opened) == 1
     assert context._session is None
+
+
+async def test_a_read_that_was_setting_its_scope_when_the_request_closed_keeps_no_session(
+    settings: Settings, app_engine: AsyncEngine,
+) -> None:
+    sessionmaker = make_sessionmaker(app_engine)
+    opened = asyncio.Event()
+
+    def signalling() -> Any:
+        opened.set()
+        return sessionmaker()
+
+    context = Context(request=None, response=None, settings=settings, sessionmaker=signalling,  # type: ignore[arg-type]
+                      principal=principal("33.14.01"))
+
+    async def read() -> None:
+        async with context.read_session():
+            pass
+
+    task = asyncio.create_task(read())
+    await opened.wait()  # the read is inside set_scope: close() sees no session yet
+    await context.close()
+    with pytest.raises(RuntimeError, match="reads have ended"):
+        await task
+    assert context._session is None
+    assert app_engine.pool.checkedout() == 0

@@ -8,6 +8,8 @@ path is taken, and fail if an upgrade of SQLAlchemy or asyncpg changes how the a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -114,3 +116,58 @@ async def test_a_transaction_already_begun_gets_the_statement_on_its_own(engine:
         scope = (await session.execute(text("SELECT current_setting('slrt.scope', true)"))).scalar()
     assert [statement for statement, _ in statements] == ["SELECT set_config('slrt.scope', $1, true)"]
     assert scope == "33"
+
+
+async def _begun(session: AsyncSession) -> None:
+    """Until the session's transaction is one ``begin`` began (its BEGIN is on its way)."""
+    for _ in range(10_000):
+        cached = session.sync_session.info.get(driver._DRIVER)
+        if cached is not None and type(cached[2]._transaction) is driver._Begun:
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("begin never began the transaction")
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3, 4, 6, 10])
+async def test_a_begin_cancelled_at_any_point_leaves_no_transaction_or_scope_behind(
+        engine: AsyncEngine, turns: int) -> None:
+    # A request cancelled (the client went away) while BEGIN and its scope are on the wire: the server
+    # may have run them, and the connection must not go back to the pool inside that transaction,
+    # where the next checkout (the access-log writer, a caller without a scope) would run in it.
+    session = make_sessionmaker(engine)()
+
+    async def enter() -> None:  # as schema.context's read session does
+        try:
+            await set_scope(session, manager("33"))
+        except BaseException:
+            await session.close()
+            raise
+
+    task = asyncio.create_task(enter())
+    await _begun(session)
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    else:  # it finished before the cancellation reached it
+        await driver.close(session)
+    assert engine.pool.checkedout() == 0
+    assert await given_back_clean(engine)
+
+
+@pytest.mark.parametrize("turns", [1, 2, 3, 4, 5, 6, 8])
+async def test_a_close_cancelled_at_any_point_gives_the_connection_back_clean(
+        engine: AsyncEngine, turns: int) -> None:
+    session = make_sessionmaker(engine)()
+    await set_scope(session, manager("33"))
+    task = asyncio.create_task(driver.close(session))
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert engine.pool.checkedout() == 0
+    assert await given_back_clean(engine)
