@@ -87,7 +87,6 @@ class AuditWriter:
             fresh = self._held is None
             try:
                 await self._execute(bind, rows)
-                self._merge_soon(bind, len(rows))
             except Exception:
                 await self.aclose(discard=True)
                 if fresh:
@@ -96,13 +95,13 @@ class AuditWriter:
                 # one. The batch is atomic, so a failed first try wrote nothing.
                 try:
                     await self._execute(bind, rows)
-                    self._merge_soon(bind, len(rows))
                 except BaseException:
                     await self.aclose(discard=True)
                     raise
             except BaseException:
                 await self.aclose(discard=True)
                 raise
+            self._merge_soon(bind, len(rows))
             return
         # Bound to a connection (tests, inside their transaction): a savepoint of it.
         async with self.sessionmaker() as session, session.begin():
@@ -143,8 +142,13 @@ class AuditWriter:
     async def aclose(self, *, discard: bool = False) -> None:
         """Give the kept connection back (app shutdown), or, after a failed batch, ``discard`` it so the
         pool does not hand the same broken connection out again."""
-        if not discard and self._merge is not None:
-            await self._merge  # at shutdown: let a merge that began finish (it logs its own failure)
+        try:
+            if not discard and self._merge is not None:
+                await self._merge  # at shutdown: let a merge that began finish (it logs its own failure)
+        finally:
+            await self._release(discard)
+
+    async def _release(self, discard: bool) -> None:
         held, self._held, self._driver = self._held, None, None
         if held is not None:
             try:
