@@ -12,7 +12,7 @@ from typing import Any, NamedTuple, TypeVar, overload
 from auth.permissions import Permission, can
 from auth.principal import Principal
 from hub.identity import InvalidIdentifier, mask_kk, mask_nik
-from hub.identity.nik import IDENTIFIER_LENGTH
+from hub.identity.nik import IDENTIFIER_LENGTH, mask_digits
 
 T = TypeVar("T")
 
@@ -34,7 +34,7 @@ def masked_nik(nik: str) -> str:
     if type(nik) is str and len(nik) == IDENTIFIER_LENGTH and nik.isascii() and nik.isdigit():
         # Already normalised, as stored NIKs are: what mask_nik returns for it, without its three calls
         # (this runs for every person of every list a facilitator or manager reads).
-        return f"{nik[:4]}{'*' * 10}{nik[-2:]}"
+        return mask_digits(nik)
     try:
         return mask_nik(nik)
     except InvalidIdentifier:

@@ -260,7 +260,11 @@ def serial_of(digits: str, flags: set[str]) -> int:
 def mask_identifier(raw: str, *, kind: Kind) -> str:
     # Refuses malformed input instead of masking it, so a partial mask can
     # never leak more digits than intended.
-    digits = normalize_digits(raw, kind=kind)
+    return mask_digits(normalize_digits(raw, kind=kind))
+
+
+def mask_digits(digits: str) -> str:
+    """The mask of an identifier already normalised (16 ASCII digits): the first four and the last two."""
     return f"{digits[:4]}{'*' * 10}{digits[-2:]}"
 
 
