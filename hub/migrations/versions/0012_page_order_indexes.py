@@ -24,19 +24,31 @@ branch_labels = None
 depends_on = None
 
 
+# Built CONCURRENTLY, outside the migration's transaction: on a national registry these tables hold tens
+# of millions of rows, and a plain CREATE INDEX would block every write to them while it builds. The
+# status index is rebuilt under a new name and then renamed, so the old one serves until the new is ready.
 def upgrade() -> None:
-    op.create_index('ix_enrolments_programme_page', 'enrolments', ['programme_id', 'id'])
-    op.drop_index('ix_enrolments_programme_id', table_name='enrolments')
-    op.drop_index('ix_enrolments_programme_status', table_name='enrolments')
-    op.create_index('ix_enrolments_programme_status', 'enrolments', ['programme_id', 'status', 'id'])
-    op.create_index('ix_households_village_updated', 'households', ['village_code', 'updated_at', 'id'])
-    op.create_index('ix_households_district_updated', 'households', ['district_code', 'updated_at', 'id'])
+    with op.get_context().autocommit_block():
+        op.execute('CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_enrolments_programme_page '
+                   'ON enrolments (programme_id, id)')
+        op.execute('CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_enrolments_programme_status_page '
+                   'ON enrolments (programme_id, status, id)')
+        op.execute('DROP INDEX CONCURRENTLY IF EXISTS ix_enrolments_programme_status')
+        op.execute('ALTER INDEX ix_enrolments_programme_status_page RENAME TO ix_enrolments_programme_status')
+        op.execute('DROP INDEX CONCURRENTLY IF EXISTS ix_enrolments_programme_id')
+        op.execute('CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_households_village_updated '
+                   'ON households (village_code, updated_at, id)')
+        op.execute('CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_households_district_updated '
+                   'ON households (district_code, updated_at, id)')
 
 
 def downgrade() -> None:
-    op.drop_index('ix_households_district_updated', table_name='households')
-    op.drop_index('ix_households_village_updated', table_name='households')
-    op.drop_index('ix_enrolments_programme_status', table_name='enrolments')
-    op.create_index('ix_enrolments_programme_status', 'enrolments', ['programme_id', 'status'])
-    op.create_index('ix_enrolments_programme_id', 'enrolments', ['programme_id'])
-    op.drop_index('ix_enrolments_programme_page', table_name='enrolments')
+    with op.get_context().autocommit_block():
+        op.execute('DROP INDEX CONCURRENTLY IF EXISTS ix_households_district_updated')
+        op.execute('DROP INDEX CONCURRENTLY IF EXISTS ix_households_village_updated')
+        op.execute('CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_enrolments_programme_id ON enrolments (programme_id)')
+        op.execute('CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_enrolments_programme_status_old '
+                   'ON enrolments (programme_id, status)')
+        op.execute('DROP INDEX CONCURRENTLY IF EXISTS ix_enrolments_programme_status')
+        op.execute('ALTER INDEX ix_enrolments_programme_status_old RENAME TO ix_enrolments_programme_status')
+        op.execute('DROP INDEX CONCURRENTLY IF EXISTS ix_enrolments_programme_page')
