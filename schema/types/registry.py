@@ -190,8 +190,7 @@ class Person(Node):
     @classmethod
     def from_models(cls, rows: Iterable[models.Person], principal: Principal | None) -> list[Person]:
         """``from_model`` of each row, with what the principal may see decided once for all of them."""
-        visibility = visibility_of(principal)
-        return [cls.from_model_seen(row, visibility) for row in rows]
+        return cls.from_models_seen(rows, visibility_of(principal))
 
     @classmethod
     def from_models_seen(cls, rows: Iterable[models.Person], visibility: Visibility) -> list[Person]:
