@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, bindparam, false, func, or_, select
 from sqlalchemy.exc import MultipleResultsFound
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from auth.permissions import Permission, can, programme_scoped
 from auth.principal import NATIONAL, Principal, RegionScope
@@ -272,6 +274,25 @@ class ScopedRepository(RepositoryBase[S]):
         if row is None:
             raise NotFound(f"{self.model.__name__} not found")
         return row
+
+    async def grouped_by(self, key: InstrumentedAttribute[Any], ids: Iterable[uuid.UUID],
+                         *order: ColumnElement[Any] | InstrumentedAttribute[Any]) -> dict[uuid.UUID, list[S]]:
+        """The readable rows whose ``key`` is one of ``ids``, in ``order``, grouped by their ``key`` (the
+        batch of a DataLoader by household, family or person). Prepared once per key when read only, so a
+        repository passes the same ``order`` for a key on every call."""
+        wanted = list(set(ids))
+        grouped: dict[uuid.UUID, list[S]] = defaultdict(list)
+        if not wanted:
+            return grouped
+        rows: Sequence[S]
+        if self.read_only:
+            rows = await self._prepared_snapshots(("grouped", key.key), lambda: self.readable().where(
+                key.in_(bindparam("ids", type_=key.type, expanding=True))).order_by(*order), {"ids": wanted})
+        else:
+            rows = await self.get_all(self.readable().where(key.in_(wanted)).order_by(*order))
+        for row in rows:
+            grouped[getattr(row, key.key)].append(row)
+        return grouped
 
     async def get_many(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, S]:
         wanted = list(set(ids))

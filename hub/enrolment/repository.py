@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Integer, Select, bindparam, func, select
-from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.orm import aliased
 
 from auth.permissions import Permission
 from hub.db.repository import ScopedRepository
@@ -21,26 +21,10 @@ class EnrolmentRepository(ScopedRepository[Enrolment]):
     also_read_with = Permission.read_programme_enrolments
 
     async def by_household_ids(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Enrolment]]:
-        return await self._grouped(Enrolment.household_id, ids)
+        return await self.grouped_by(Enrolment.household_id, ids, Enrolment.id)
 
     async def by_person_ids(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Enrolment]]:
-        return await self._grouped(Enrolment.person_id, ids)
-
-    async def _grouped(self, key: InstrumentedAttribute[Any],
-                       ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Enrolment]]:
-        wanted = list(set(ids))
-        grouped: dict[uuid.UUID, list[Enrolment]] = defaultdict(list)
-        if not wanted:
-            return grouped
-        if self.read_only:
-            rows: Sequence[Enrolment] = await self._prepared_snapshots(
-                ("grouped", key.key), lambda: self.readable().where(
-                    key.in_(bindparam("ids", type_=key.type, expanding=True))).order_by(Enrolment.id), {"ids": wanted})
-        else:
-            rows = await self.get_all(self.readable().where(key.in_(wanted)).order_by(Enrolment.id))
-        for row in rows:
-            grouped[getattr(row, key.key)].append(row)
-        return grouped
+        return await self.grouped_by(Enrolment.person_id, ids, Enrolment.id)
 
     async def pages_by_programme(self, programme_ids: Sequence[uuid.UUID], status: EnrolmentStatus | None,
                                  page: PageRequest) -> dict[uuid.UUID, list[Enrolment]]:

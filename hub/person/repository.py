@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Select, bindparam, case
-from sqlalchemy.orm import InstrumentedAttribute
 
 from hub.db.repository import ScopedRepository
 from hub.models import Person, RecordStatus, Relationship
@@ -36,22 +34,7 @@ class PersonRepository(ScopedRepository[Person]):
                 .limit(1))
 
     async def by_household_ids(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Person]]:
-        return await self._grouped(Person.household_id, ids)
+        return await self.grouped_by(Person.household_id, ids, *_MEMBER_ORDER)
 
     async def by_family_ids(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Person]]:
-        return await self._grouped(Person.family_id, ids)
-
-    async def _grouped(self, key: InstrumentedAttribute[Any],
-                       ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Person]]:
-        wanted = list(set(ids))
-        grouped: dict[uuid.UUID, list[Person]] = defaultdict(list)
-        if not wanted:
-            return grouped
-        if self.read_only:
-            rows = await self._prepared_snapshots(("grouped", key.key), lambda: self.readable().where(
-                key.in_(bindparam("ids", type_=key.type, expanding=True))).order_by(*_MEMBER_ORDER), {"ids": wanted})
-        else:
-            rows = list(await self.get_all(self.readable().where(key.in_(wanted)).order_by(*_MEMBER_ORDER)))
-        for row in rows:
-            grouped[getattr(row, key.key)].append(row)
-        return grouped
+        return await self.grouped_by(Person.family_id, ids, *_MEMBER_ORDER)
