@@ -12,7 +12,7 @@ from typing import Any, NamedTuple, TypeVar, overload
 from auth.permissions import Permission, can
 from auth.principal import Principal
 from hub.identity import InvalidIdentifier, mask_kk, mask_nik
-from hub.identity.nik import IDENTIFIER_LENGTH, mask_digits
+from hub.identity.nik import is_normalised, mask_digits
 
 T = TypeVar("T")
 
@@ -31,7 +31,7 @@ def mask_nik_for(principal: Principal | None, nik: str | None) -> str | None:
 
 def masked_nik(nik: str) -> str:
     """The NIK as a principal without ``see_full_nik`` sees it."""
-    if type(nik) is str and len(nik) == IDENTIFIER_LENGTH and nik.isascii() and nik.isdigit():
+    if is_normalised(nik):
         # Already normalised, as stored NIKs are: what mask_nik returns for it, without its three calls
         # (this runs for every person of every list a facilitator or manager reads).
         return mask_digits(nik)

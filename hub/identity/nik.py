@@ -91,8 +91,13 @@ def _describe(char: str) -> str:
     return f"U+{ord(char):04X} {name}"
 
 
+def is_normalised(raw: object) -> bool:
+    """True when ``raw`` is already what ``normalize_digits`` returns for it: 16 ASCII digits (as stored)."""
+    return type(raw) is str and len(raw) == IDENTIFIER_LENGTH and raw.isascii() and raw.isdigit()
+
+
 def normalize_digits(raw: str, *, kind: Kind = "NIK") -> str:
-    if type(raw) is str and len(raw) == IDENTIFIER_LENGTH and raw.isascii() and raw.isdigit():
+    if is_normalised(raw):
         return raw  # already normalised (as stored values are): what the checks below return for it
     if not isinstance(raw, str):
         raise InvalidIdentifier(kind, "not_string", f"{kind} must be given as text")
