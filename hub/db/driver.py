@@ -36,8 +36,8 @@ async def _connection(session: AsyncSession) -> tuple[Connection, Any]:
 
     Looked up once per session transaction: ``session.connection()`` costs a greenlet switch."""
     sync = session.sync_session
-    cached = sync.info.get(_DRIVER)
-    if cached is not None and cached[0] is sync._transaction and cached[1].in_transaction():
+    cached = _kept(sync)
+    if cached is not None and cached[1].in_transaction():
         return cached[1], cached[2]
     # What ``session.connection()`` does, less the ``AsyncConnection`` proxy it makes (unused here).
     connection = await greenlet_spawn(sync.connection)
@@ -46,13 +46,22 @@ async def _connection(session: AsyncSession) -> tuple[Connection, Any]:
     return connection, adapted
 
 
+def _kept(sync: Any) -> tuple[Any, Connection, Any] | None:
+    """What ``_connection`` kept for the session's current transaction, if anything."""
+    cached = sync.info.get(_DRIVER)
+    return cached if cached is not None and cached[0] is sync._transaction else None
+
+
+def _announce(connection: Connection, sql: str, args: tuple[Any, ...]) -> None:
+    """Fire ``before_cursor_execute`` for a statement sent here (statement counters, logging)."""
+    for listener in connection.dispatch.before_cursor_execute:
+        listener(connection, None, sql, args, None, False)
+
+
 async def run(session: AsyncSession, sql: str, args: Sequence[Any]) -> list[Any]:
     """``sql`` (asyncpg's ``$n`` style) in the session's transaction: its asyncpg records."""
     connection, adapted = await _connection(session)
-    dispatch = connection.dispatch.before_cursor_execute
-    if dispatch:
-        for listener in dispatch:
-            listener(connection, None, sql, tuple(args), None, False)
+    _announce(connection, sql, tuple(args))
     async with adapted._execute_mutex:
         if adapted._transaction is None:
             # SQLAlchemy's adapter sends BEGIN lazily, before a transaction's first statement.
@@ -97,10 +106,7 @@ async def begin(session: AsyncSession, statement: str) -> bool:
     async with adapted._execute_mutex:
         if adapted._transaction is not None:  # a sibling's statement began it meanwhile
             return False
-        dispatch = connection.dispatch.before_cursor_execute
-        if dispatch:
-            for listener in dispatch:
-                listener(connection, None, sql, (), None, False)
+        _announce(connection, sql, ())
         asyncpg_connection = adapted._connection
         adapted._transaction = _Begun(asyncpg_connection)
         try:
@@ -128,8 +134,8 @@ async def close(session: AsyncSession) -> None:
     adapter began, a connection shared with a test, a failed ROLLBACK) is closed by ``session.close()``.
     tests/hub/db/test_begin.py checks the connection comes back to the pool clean either way."""
     sync = session.sync_session
-    cached = sync.info.get(_DRIVER)
-    adapted = cached[2] if cached is not None and cached[0] is sync._transaction else None
+    cached = _kept(sync)
+    adapted = cached[2] if cached is not None else None
     if adapted is None or type(adapted._transaction) is not _Begun:
         await session.close()
         return
