@@ -8,7 +8,6 @@ IDs in the result). So it covers every current and future field of those types.
 
 from __future__ import annotations
 
-import binascii
 import functools
 import hashlib
 import logging
@@ -45,7 +44,7 @@ from hub.audit.writer import AuditWriter
 from hub.errors import HubError
 from hub.metrics import audit_write_timer
 from schema.context import Context, Info
-from schema.ids import from_global_id, remembered, to_global_id
+from schema.ids import from_global_id, global_id_parts, to_global_id
 from schema.types.common import After, Connection, First, connection, keyset_args
 from schema.workflow.boundary import read_session
 
@@ -157,41 +156,12 @@ def analyse(schema: GraphQLSchema, query: str) -> Analysis:
                     sorted_fields=tuple(sorted(coordinates)[:MAX_FIELDS]))
 
 
-_URLSAFE = bytes.maketrans(b"-_", b"+/")
-
-
-def _global_id_parts(value: str) -> tuple[str, int] | None:
-    """``parse_global_id(value)`` with the UUID as its integer, or None where that raises.
-
-    The same steps (padding, URL-safe base64, UTF-8, ``uuid.UUID``'s reading of the hex) in fewer
-    calls, and without building a ``uuid.UUID``: the log builds one per distinct record, once, and
-    sorts and deduplicates the integers. Runs for every global ID of every personal read; most were
-    encoded by this process moments ago (``schema.ids.remembered``), which is a dictionary look-up.
-    """
-    known = remembered(value)
-    if known is not None:
-        return known[0], known[1].int
-    try:
-        padded = (value + "=" * (-len(value) % 4)).encode("ascii")
-        type_name, _, raw = binascii.a2b_base64(padded.translate(_URLSAFE)).decode().partition(":")
-    except (ValueError, UnicodeError):  # binascii.Error is a ValueError
-        return None
-    # uuid.UUID(hex=raw), step for step
-    hex_ = raw.replace("urn:", "").replace("uuid:", "").strip("{}").replace("-", "")
-    if len(hex_) != 32:
-        return None
-    try:
-        return type_name, int(hex_, 16)
-    except ValueError:
-        return None
-
-
 def _uuid_int(value: Any) -> int | None:
     """The record an injected ``_auditId`` value names: a global ID of any type, or a bare UUID."""
     if isinstance(value, uuid.UUID):
         return value.int
     if isinstance(value, str):
-        parts = _global_id_parts(value)
+        parts = global_id_parts(value)
         if parts is not None:
             return parts[1]
         try:
@@ -299,7 +269,7 @@ class Seen:
                 stack.extend(item)
         by_type = self.by_type
         for text in texts:
-            parts = _global_id_parts(text)
+            parts = global_id_parts(text)
             if parts is not None and (recorded := _RECORDED_TYPE.get(parts[0])) is not None:
                 ids = by_type.get(recorded)
                 if ids is None:

@@ -8,6 +8,7 @@ reference here is the walk as first written (every key of every object, ``parse_
 from __future__ import annotations
 
 import base64
+import binascii
 import copy
 import random
 import uuid
@@ -17,8 +18,8 @@ import pytest
 
 from hub.audit.service import Access, entry_values, record_uuids
 from hub.errors import HubError
-from schema.audit import DENIED_CODES, ID_ALIAS, PERSONAL_TYPES, RECORDED_AS, Seen, _global_id_parts
-from schema.ids import parse_global_id, to_global_id
+from schema.audit import DENIED_CODES, ID_ALIAS, PERSONAL_TYPES, RECORDED_AS, Seen
+from schema.ids import global_id_parts, parse_global_id, to_global_id
 
 
 def reference_walk(data: Any) -> tuple[dict[str, set[uuid.UUID]], set[str]]:
@@ -187,6 +188,16 @@ def test_results_as_the_schema_returns_them() -> None:
     assert seen.count == 8
 
 
+def _reference_parts(value: str) -> tuple[str, int] | None:
+    """What the standard library reads in a global ID: base64.urlsafe_b64decode, then uuid.UUID."""
+    try:
+        padded = value + "=" * (-len(value) % 4)
+        type_name, _, raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode().partition(":")
+        return type_name, uuid.UUID(raw).int
+    except (ValueError, binascii.Error, UnicodeError):
+        return None
+
+
 def test_the_fast_reader_agrees_with_parse_global_id() -> None:
     for value in (value for seed in range(50) for value in odd_ids(random.Random(seed))):
         try:
@@ -194,7 +205,8 @@ def test_the_fast_reader_agrees_with_parse_global_id() -> None:
             expected: tuple[str, int] | None = (type_name, id_.int)
         except HubError:
             expected = None
-        assert _global_id_parts(value) == expected, value
+        assert global_id_parts(value) == expected, value
+        assert _reference_parts(value) == expected, value
 
 
 def test_the_entry_keeps_ids_in_uuid_order_once_each() -> None:
