@@ -85,8 +85,7 @@ class Household(Node):
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Household | None:
-        row = await resolve_entity(info, "Household", str(id), _HOUSEHOLDS)
-        return cls.from_model(row) if row else None
+        return cls.from_row(await resolve_entity(info, "Household", str(id), _HOUSEHOLDS))
 
     @classmethod
     def from_row(cls, row: models.Household | None) -> Household | None:
@@ -133,8 +132,7 @@ class Family(Node):
 
     @strawberry.field(description="The household this family card belongs to.")
     async def household(self, info: Info) -> Household | None:
-        row = await loaders.households(info.context).load(self.household_pk)
-        return Household.from_model(row) if row else None
+        return Household.from_row(await loaders.households(info.context).load(self.household_pk))
 
     @strawberry.field(description="The people listed on this family card, head first.")
     async def members(self, info: Info) -> list[Person]:
@@ -226,8 +224,7 @@ class Person(Node):
 
     @strawberry.field(description="The household the person lives in.")
     async def household(self, info: Info) -> Household | None:
-        row = await loaders.households(info.context).load(self.household_pk)
-        return Household.from_model(row) if row else None
+        return Household.from_row(await loaders.households(info.context).load(self.household_pk))
 
     @strawberry.field(description="The family card (KK) the person is listed on, when known.")
     async def family(self, info: Info) -> Family | None:
